@@ -1,0 +1,49 @@
+# Two commands on a fresh machine:
+#   make lab    set up (first time only) and open JupyterLab on the course
+#   make test   set up (first time only) and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8888
+
+# Keep Jupyter, IPython and matplotlib state inside the repo: nothing is written to ~.
+export JUPYTER_CONFIG_DIR := $(CURDIR)/.jupyter/config
+export JUPYTER_DATA_DIR := $(CURDIR)/.jupyter/data
+export JUPYTER_RUNTIME_DIR := $(CURDIR)/.jupyter/runtime
+export IPYTHONDIR := $(CURDIR)/.jupyter/ipython
+export MPLCONFIGDIR := $(CURDIR)/.jupyter/matplotlib
+export JUPYTER_PLATFORM_DIRS := 1
+export PYTHONDONTWRITEBYTECODE := 1
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup lab test notebooks clean help
+
+help:
+	@echo "make lab        set up on first use, then open JupyterLab on the course"
+	@echo "make test       set up on first use, then run the whole test suite"
+	@echo "make notebooks  regenerate notebooks/ from solutions/ (keeps edited notebooks safe)"
+	@echo "make clean      remove the virtual environment and every generated folder"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
+	@touch $@
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --no-browser --allow-root \
+		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+notebooks: $(STAMP)
+	$(BIN)/python -m autograder release
+
+clean:
+	rm -rf $(VENV) .jupyter build grading .pytest_cache *.egg-info

@@ -1,0 +1,247 @@
+"""The machinery behind every exercise check.
+
+A check runs the learner's function on a few chosen inputs (`Case`), compares each result
+with a reference implementation, and when they differ, tries the known mistakes for that
+exercise (`Mistake`) on the same inputs. The first mistake that reproduces the learner's
+result exactly (same numbers, or the same error) is named in the failure message.
+
+References and the comparison helpers below are bound at import time, so a learner who
+later replaces `torch.allclose` or similar cannot change a verdict computed here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import torch
+
+# Bound once, before any learner code runs.
+_Tensor = torch.Tensor
+_allclose = torch.allclose
+_isfinite = torch.isfinite
+_isnan = torch.isnan
+_equal = torch.equal
+
+
+class ExerciseFailed(AssertionError):
+    """A check found a wrong answer. The message says what is wrong and, if it can, why."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input to an exercise, with a label that says what the input is meant to expose."""
+
+    label: str
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong answer: `compute` takes the exercise's inputs and returns what the mistake
+    returns (or raises what it raises); `hint` names the mistake and how to fix it."""
+
+    hint: str
+    compute: Callable[..., Any]
+
+
+@dataclass
+class _Outcome:
+    value: Any = None
+    error: BaseException | None = None
+
+
+def generator(seed: int) -> torch.Generator:
+    """A private random generator, so checks never disturb (or depend on) the global seed."""
+    return torch.Generator().manual_seed(seed)
+
+
+def randn(*shape: int, seed: int) -> torch.Tensor:
+    """Reproducible standard-normal test data of the given shape."""
+    return torch.randn(*shape, generator=generator(seed))
+
+
+def _copied(obj: Any) -> Any:
+    """A deep copy, so neither side of a comparison can change the other's inputs in place."""
+    if isinstance(obj, _Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, torch.nn.Module):
+        return obj  # modules are compared through their own weights; never copied
+    return copy.deepcopy(obj)
+
+
+def _run(fn: Callable, case: Case) -> _Outcome:
+    """Call fn on fresh copies of the case's inputs with warnings and stderr swallowed:
+    a harmless warning must never cost a mark (nbgrader zeroes a cell that writes stderr)."""
+    args = tuple(_copied(a) for a in case.args)
+    kwargs = {k: _copied(v) for k, v in case.kwargs.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with contextlib.redirect_stderr(io.StringIO()):
+            try:
+                return _Outcome(value=fn(*args, **kwargs))
+            except NotImplementedError:
+                raise
+            except Exception as err:  # the learner's error is information, not a crash
+                return _Outcome(error=err)
+
+
+def _shape(t: Any) -> tuple:
+    return tuple(t.shape)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, _Tensor):
+        return f"tensor of shape {_shape(value)}"
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__} of {len(value)} items"
+    return type(value).__name__
+
+
+def _tensor_problem(got: Any, expected: torch.Tensor, atol: float, rtol: float) -> str | None:
+    """What is wrong with `got` as an answer whose right value is `expected`, or None."""
+    if got is None:
+        return "it returned None: is a `return` statement missing?"
+    if not isinstance(got, _Tensor):
+        return f"it returned a {type(got).__name__}; a torch.Tensor was expected"
+    got = got.detach()
+    if _shape(got) != _shape(expected):
+        return f"the result has shape {_shape(got)}, but it should have shape {_shape(expected)}"
+    if expected.is_floating_point() and got.dtype != expected.dtype:
+        return f"the result has dtype {got.dtype}, but it should be {expected.dtype}"
+    if got.numel() == 0:
+        return None
+    got_nan, expected_nan = _isnan(got), _isnan(expected)
+    if bool((got_nan & ~expected_nan).any()):
+        return "the result contains NaN where the right answer has a number"
+    got_finite, expected_finite = _isfinite(got), _isfinite(expected)
+    if bool((~got_finite & expected_finite).any()):
+        return "the result contains inf where the right answer is finite"
+    if not _allclose(got.to(expected.dtype), expected, atol=atol, rtol=rtol, equal_nan=True):
+        diff = (got.to(expected.dtype) - expected).abs().nan_to_num(0.0)
+        where = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
+        return (
+            f"the values are wrong: at index {where} it gives {got[where].item():.6g}, "
+            f"but the right value is {expected[where].item():.6g}"
+        )
+    return None
+
+
+def problem_with(got: Any, expected: Any, atol: float = 1e-5, rtol: float = 1e-4) -> str | None:
+    """Compare an answer with the right one; return a sentence saying what is wrong, or None."""
+    if isinstance(expected, _Tensor):
+        return _tensor_problem(got, expected, atol, rtol)
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return f"it returned a {_describe(got)}; a tuple of {len(expected)} tensors was expected"
+        for i, (g, e) in enumerate(zip(got, expected)):
+            problem = problem_with(g, e, atol, rtol)
+            if problem:
+                return f"item {i} of the returned tuple is wrong: {problem}"
+        return None
+    if isinstance(expected, (int, float)):
+        if isinstance(got, _Tensor) and got.numel() == 1:
+            got = got.item()
+        if not isinstance(got, (int, float)):
+            return f"it returned a {_describe(got)}; a number was expected"
+        if not math.isclose(got, expected, rel_tol=rtol, abs_tol=atol):
+            return f"it gives {got:.6g}, but the right value is {expected:.6g}"
+        return None
+    raise TypeError(f"cannot compare with a reference of type {type(expected).__name__}")
+
+
+def _reproduces(mistake: Mistake, case: Case, outcome: _Outcome, atol: float, rtol: float) -> bool:
+    """Does this known mistake give exactly what the learner's code gave on this case?"""
+    try:
+        wrong = _run(mistake.compute, case)
+    except NotImplementedError:
+        return False
+    if outcome.error is not None:
+        return wrong.error is not None and (
+            type(wrong.error) is type(outcome.error) and str(wrong.error) == str(outcome.error)
+        )
+    if wrong.error is not None:
+        return False
+    try:
+        return problem_with(outcome.value, wrong.value, atol, rtol) is None
+    except TypeError:
+        return False
+
+
+def _generic_hint(got: Any, expected: Any, atol: float, rtol: float) -> str | None:
+    """Hints that need no catalogue: a transposed result, a result off by a constant factor."""
+    if not (isinstance(got, _Tensor) and isinstance(expected, _Tensor)) or expected.dim() < 2:
+        return None
+    got = got.detach().to(expected.dtype)
+    flipped = expected.transpose(-2, -1)
+    if _shape(got) == _shape(flipped) and _allclose(got, flipped, atol=atol, rtol=rtol):
+        return "your result is the transpose of the right one: check the order of a matrix product"
+    if _shape(got) == _shape(expected) and bool(_isfinite(got).all()):
+        denom = float((expected * expected).sum())
+        if denom > 0:
+            factor = float((got * expected).sum()) / denom
+            if abs(factor - 1) > 1e-3 and _allclose(got, factor * expected, atol=atol, rtol=rtol):
+                return f"your result is the right one times {factor:.4g}: check the scaling"
+    return None
+
+
+def check(
+    name: str,
+    learner_fn: Callable,
+    reference: Callable,
+    cases: Sequence[Case],
+    mistakes: Sequence[Mistake] = (),
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+) -> None:
+    """Check `learner_fn` against `reference` on every case; raise ExerciseFailed naming the
+    likely mistake at the first case where they differ, else print a one-line pass."""
+    __tracebackhide__ = True
+    if not callable(learner_fn):
+        raise ExerciseFailed(f"{name} should be a function or class, but it is a {type(learner_fn).__name__}")
+    for case in cases:
+        expected = _run(reference, case)
+        if expected.error is not None:  # a broken reference is our bug, not the learner's
+            raise RuntimeError(f"reference for {name} failed on '{case.label}'") from expected.error
+        outcome = _run(learner_fn, case)
+        if outcome.error is not None:
+            problem = f"it raised {type(outcome.error).__name__}: {outcome.error}"
+        else:
+            problem = problem_with(outcome.value, expected.value, atol, rtol)
+        if problem is None:
+            continue
+        hint = next((m.hint for m in mistakes if _reproduces(m, case, outcome, atol, rtol)), None)
+        if hint is None and outcome.error is None:
+            hint = _generic_hint(outcome.value, expected.value, atol, rtol)
+        message = f"{name} is not right on the input: {case.label}.\n  What went wrong: {problem}"
+        if hint:
+            message += f"\n  Likely mistake: {hint}"
+        raise ExerciseFailed(message)
+    print(f"✔ {name}: correct on {len(cases)} input(s)")
+
+
+def expect_values(label: str, got: Any, expected: Any, atol: float = 1e-4, rtol: float = 1e-4) -> None:
+    """A visible-test helper: compare a computed tensor with literal numbers from a worked example."""
+    __tracebackhide__ = True
+    expected = torch.as_tensor(expected, dtype=torch.float32)
+    if isinstance(got, _Tensor) and got.is_floating_point():
+        got = got.detach().to(torch.float32)
+    problem = problem_with(got, expected, atol, rtol)
+    if problem:
+        raise ExerciseFailed(f"{label}: {problem}")
+    print(f"✔ {label} matches the worked example")
+
+
+def expect_shape(label: str, tensor: Any, shape: Sequence[int]) -> None:
+    """A d2l-style shape check with a message that says what was expected."""
+    __tracebackhide__ = True
+    if not isinstance(tensor, _Tensor):
+        raise ExerciseFailed(f"{label} should be a torch.Tensor, but it is a {type(tensor).__name__}")
+    if _shape(tensor) != tuple(shape):
+        raise ExerciseFailed(f"{label} has shape {_shape(tensor)}, expected {tuple(shape)}")

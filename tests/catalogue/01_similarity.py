@@ -1,0 +1,105 @@
+"""Wrong answers for notebook 01 (similarity), each a realistic learner attempt."""
+
+from support import WrongAnswer
+
+WRONG_ANSWERS = [
+    # dot_product
+    WrongAnswer("dot_product", "elementwise product, no sum", '''
+def dot_product(a, b):
+    return a * b
+''', "did not add the products up"),
+    WrongAnswer("dot_product", "product of sums", '''
+def dot_product(a, b):
+    return a.sum() * b.sum()
+''', "added each vector up before multiplying"),
+    WrongAnswer("dot_product", "outer product", '''
+def dot_product(a, b):
+    return torch.outer(a, b)
+''', "outer product"),
+    # cosine_similarity
+    WrongAnswer("cosine_similarity", "no normalisation", '''
+def cosine_similarity(a, b):
+    return torch.dot(a, b)
+''', "returned the plain dot product"),
+    WrongAnswer("cosine_similarity", "one norm only", '''
+def cosine_similarity(a, b):
+    return torch.dot(a, b) / torch.linalg.norm(a)
+''', "length of only one vector"),
+    WrongAnswer("cosine_similarity", "squared norms", '''
+def cosine_similarity(a, b):
+    return (a @ b) / ((a @ a) * (b @ b))
+''', "squared lengths"),
+    WrongAnswer("cosine_similarity", "sum of norms", '''
+def cosine_similarity(a, b):
+    return (a @ b) / (a.norm() + b.norm())
+''', "divided by |a| + |b|"),
+    # scaled_dot_product
+    WrongAnswer("scaled_dot_product", "divide by d", '''
+def scaled_dot_product(a, b):
+    return (a @ b) / a.shape[0]
+''', "you divided by d"),
+    WrongAnswer("scaled_dot_product", "no scaling", '''
+def scaled_dot_product(a, b):
+    return torch.dot(a, b)
+''', "you did not scale"),
+    WrongAnswer("scaled_dot_product", "multiply by sqrt(d)", '''
+def scaled_dot_product(a, b):
+    return (a * b).sum() * math.sqrt(len(a))
+''', "multiplied by sqrt(d)"),
+    # similarity_matrix
+    WrongAnswer("similarity_matrix", "A @ B without transpose", '''
+def similarity_matrix(A, B):
+    return A @ B
+''', "without transposing B"),
+    WrongAnswer("similarity_matrix", "B @ A.T (transposed result)", '''
+def similarity_matrix(A, B):
+    return torch.mm(B, A.t())
+''', "transpose of the answer"),
+    WrongAnswer("similarity_matrix", "A.T @ B", '''
+def similarity_matrix(A, B):
+    return A.T @ B
+''', "compares features with features"),
+    # cosine_similarity_matrix
+    WrongAnswer("cosine_similarity_matrix", "normalised columns", '''
+def cosine_similarity_matrix(A, B):
+    A = A / A.norm(dim=0, keepdim=True)
+    B = B / B.norm(dim=0, keepdim=True)
+    return A @ B.T
+''', "normalised columns (dim=0)"),
+    WrongAnswer("cosine_similarity_matrix", "only A normalised", '''
+def cosine_similarity_matrix(A, B):
+    return (A / A.norm(dim=1, keepdim=True)) @ B.T
+''', "normalised only A"),
+    WrongAnswer("cosine_similarity_matrix", "plain matrix product", '''
+def cosine_similarity_matrix(A, B):
+    return A @ B.T
+''', "you did not normalise"),
+    # stable_softmax
+    WrongAnswer("stable_softmax", "naive exp overflows", '''
+def stable_softmax(x, dim=-1):
+    e = torch.exp(x)
+    return e / e.sum(dim=dim, keepdim=True)
+''', "exp overflowed"),
+    WrongAnswer("stable_softmax", "one global max", '''
+def stable_softmax(x, dim=-1):
+    e = torch.exp(x - x.max())
+    return e / e.sum(dim=dim, keepdim=True)
+''', "one maximum for the whole tensor"),
+    WrongAnswer("stable_softmax", "dim ignored", '''
+def stable_softmax(x, dim=-1):
+    e = torch.exp(x - x.max(dim=-1, keepdim=True).values)
+    return e / e.sum(dim=-1, keepdim=True)
+''', "ignored the `dim` argument"),
+    WrongAnswer("stable_softmax", "normalised by the total", '''
+def stable_softmax(x, dim=-1):
+    e = (x - x.amax(dim=dim, keepdim=True)).exp()
+    return e / e.sum()
+''', "sum of the whole tensor"),
+]
+
+# The notebook's word-vector example (no source gives numbers for notebook 01).
+WORKED_EXAMPLES = {
+    "dot_product(cat, dog)": 1.46,
+    "scaled_dot_product(cat, dog)": 0.73,
+    "stable_softmax(big)": [0.0900306, 0.2447285, 0.6652410],
+}

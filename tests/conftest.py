@@ -1,0 +1,69 @@
+"""Fixtures shared by the suite. Grading is expensive (a kernel and `import torch` per
+submission), so each assignment is graded once, in one stock `nbgrader autograde` batch, and
+every test about that assignment reads the batch's results. Under pytest-xdist the tests of
+one assignment share an `xdist_group`, so the batch runs on one worker only."""
+
+import json
+
+import pytest
+
+import support
+from autograder import course
+
+PROBE_MARK = "WORKED_EXAMPLES="
+PROBE = """\
+import json as _json
+import torch as _torch
+_plain = lambda v: v.tolist() if isinstance(v, _torch.Tensor) else v
+print({mark!r} + _json.dumps({{k: _plain(eval(k)) for k in {keys!r}}}))
+"""
+
+
+def by_assignment(values=None):
+    """Parametrize over assignments (or (assignment, item) pairs), grouped for xdist."""
+    if values is None:
+        values = [(a,) for a in course.assignments()]
+    return [pytest.param(*v, marks=pytest.mark.xdist_group(v[0]), id="-".join(str(x) for x in v))
+            for v in values]
+
+
+class Batch:
+    """The graded submissions of one assignment: 'solution', 'untouched', one per wrong answer."""
+
+    def __init__(self, scratch, assignment):
+        self.scratch = scratch
+        self.assignment = assignment
+        self.catalogue = support.catalogue(assignment)
+        course.generate(scratch, assignment)  # registers the assignment in the scratch gradebook
+        learner = support.read(course.learner_notebook(assignment))  # what learners really get
+        answers = support.solution_code(assignment)
+        probe = PROBE.format(mark=PROBE_MARK, keys=list(self.catalogue.worked_examples))
+        submissions = {
+            "solution": support.submission(learner, answers, extra_cells=(probe,)),
+            "untouched": learner,
+        }
+        self.wrong_ids = {}
+        for i, wrong in enumerate(self.catalogue.wrong_answers):
+            student = f"wrong{i:02d}"
+            self.wrong_ids[wrong.name] = student
+            submissions[student] = support.submission(learner, {**answers, wrong.cell: wrong.code})
+        self.results = support.autograde(scratch, assignment, submissions)
+
+    def worked_example_values(self):
+        text = self.results["solution"].notebook.cells[-1]
+        line = next(ln for ln in support.output_text(text).splitlines() if ln.startswith(PROBE_MARK))
+        return json.loads(line[len(PROBE_MARK):])
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """graded(assignment) -> Batch, computed once per assignment per worker."""
+    batches = {}
+
+    def get(assignment):
+        if assignment not in batches:
+            scratch = course.make_scratch_course(tmp_path_factory.mktemp(f"grade-{assignment}"))
+            batches[assignment] = Batch(scratch, assignment)
+        return batches[assignment]
+
+    return get

@@ -1,0 +1,141 @@
+"""Shared test machinery: the wrong-answer catalogue, building submissions, grading a batch
+with stock `nbgrader autograde`, and reading back scores, messages and feedback."""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+from autograder import course
+
+CATALOGUE = Path(__file__).parent / "catalogue"
+SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    """A realistic wrong answer: `code` replaces the whole solution cell `cell`; grading must
+    cost marks and the feedback must contain `hint` (the words that name the mistake)."""
+
+    cell: str
+    name: str
+    code: str
+    hint: str
+
+
+@dataclass
+class Catalogue:
+    """What tests/catalogue/<assignment>.py declares."""
+
+    assignment: str
+    wrong_answers: list[WrongAnswer]
+    worked_examples: dict[str, object] = field(default_factory=dict)
+
+
+def catalogue(assignment: str) -> Catalogue:
+    path = CATALOGUE / f"{assignment}.py"
+    spec = importlib.util.spec_from_file_location(f"catalogue_{assignment}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return Catalogue(assignment, list(module.WRONG_ANSWERS), dict(getattr(module, "WORKED_EXAMPLES", {})))
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(str(path), as_version=4)
+
+
+def grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def solution_code(assignment: str) -> dict[str, str]:
+    """The reference answer of every solution cell, markers removed, by grade id."""
+    answers = {}
+    for cell in read(course.source_notebook(assignment)).cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            lines = [line for line in cell.source.splitlines() if not SOLUTION_MARKERS.match(line)]
+            answers[grade_id(cell)] = "\n".join(lines)
+    return answers
+
+
+def submission(learner: nbformat.NotebookNode, answers: dict[str, str],
+               extra_cells: tuple[str, ...] = ()) -> nbformat.NotebookNode:
+    """A learner notebook with the given answers typed into its solution cells."""
+    nb = nbformat.from_dict(json.loads(json.dumps(learner)))
+    for cell in nb.cells:
+        if grade_id(cell) in answers and cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = answers[grade_id(cell)]
+    for code in extra_cells:
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+    return nb
+
+
+@dataclass
+class Graded:
+    """One autograded submission: points per graded cell and the text of each cell's outputs."""
+
+    scores: dict[str, float]
+    max_scores: dict[str, float]
+    outputs: dict[str, str]
+    notebook: nbformat.NotebookNode
+
+    @property
+    def total(self) -> float:
+        return sum(self.scores.values())
+
+    @property
+    def max_total(self) -> float:
+        return sum(self.max_scores.values())
+
+    def text(self) -> str:
+        return "\n".join(self.outputs.values())
+
+
+def output_text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type == "error":
+            parts.append(f"{out.ename}: {out.evalue}")
+            parts.extend(ANSI.sub("", line) for line in out.traceback)
+        elif "text/plain" in out.get("data", {}):
+            parts.append(out.data["text/plain"])
+    return "\n".join(parts)
+
+
+def autograde(scratch: Path, assignment: str, submissions: dict[str, nbformat.NotebookNode]) -> dict[str, Graded]:
+    """Submit each notebook as a student of a scratch course and grade them all with one stock
+    `nbgrader autograde` run; return what nbgrader recorded for each student."""
+    for student, nb in submissions.items():
+        target = scratch / "grading" / "submitted" / student / assignment / f"{assignment}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(target))
+    course.nbgrader(scratch, "autograde", assignment, "--force")
+    results = {}
+    with Gradebook(f"sqlite:///{scratch / 'grading' / 'gradebook.db'}") as gradebook:
+        for student in submissions:
+            graded_nb = read(scratch / "grading" / "autograded" / student / assignment / f"{assignment}.ipynb")
+            record = gradebook.find_submission_notebook(assignment, assignment, student)
+            results[student] = Graded(
+                scores={g.name: g.score for g in record.grades},
+                max_scores={g.name: g.max_score for g in record.grades},
+                outputs={grade_id(c) or f"cell{i}": output_text(c) for i, c in enumerate(graded_nb.cells)},
+                notebook=graded_nb,
+            )
+    return results
+
+
+def feedback_text(scratch: Path, assignment: str, student: str) -> str:
+    """`nbgrader generate_feedback` for one student; the HTML's text with tags and escapes removed."""
+    course.nbgrader(scratch, "generate_feedback", assignment, "--student", student, "--force")
+    page = (scratch / "grading" / "feedback" / student / assignment / f"{assignment}.html").read_text()
+    return html.unescape(re.sub(r"<[^>]+>", "", page))

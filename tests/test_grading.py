@@ -1,0 +1,68 @@
+"""Real `nbgrader autograde` on every assignment: solutions get full marks, untouched learner
+notebooks get zero, every catalogued wrong answer loses marks and is named in the feedback,
+and the worked examples' numbers come out of the solutions."""
+
+import math
+
+import pytest
+import torch
+
+import support
+from autograder import course
+from conftest import by_assignment
+
+WRONG = [(a, w.name) for a in course.assignments() for w in support.catalogue(a).wrong_answers]
+
+
+@pytest.mark.parametrize("assignment", by_assignment())
+def test_solution_gets_full_marks_and_runs_cleanly(graded, assignment):
+    result = graded(assignment).results["solution"]
+    assert result.max_total > 0
+    lost = {k: v for k, v in result.scores.items() if v != result.max_scores[k]}
+    assert not lost, f"the solution lost marks on {lost}:\n{result.text()}"
+    errors = [o for c in result.notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, f"the solution notebook raised: {errors[0].ename}: {errors[0].evalue}"
+    stderr = [o.text for c in result.notebook.cells for o in c.get("outputs", [])
+              if o.output_type == "stream" and o.name == "stderr"]
+    assert not stderr, f"the solution notebook wrote to stderr: {stderr[0][:500]}"
+
+
+@pytest.mark.parametrize("assignment", by_assignment())
+def test_untouched_learner_notebook_gets_zero(graded, assignment):
+    result = graded(assignment).results["untouched"]
+    assert result.max_total > 0
+    assert result.total == 0, f"an untouched notebook earned {result.scores}"
+    assert "NotImplementedError" in result.text()
+
+
+@pytest.mark.parametrize("assignment,name", by_assignment(WRONG))
+def test_wrong_answer_loses_marks_and_is_named(graded, assignment, name):
+    batch = graded(assignment)
+    wrong = next(w for w in batch.catalogue.wrong_answers if w.name == name)
+    result = batch.results[batch.wrong_ids[name]]
+    assert result.total < result.max_total, f"'{name}' kept full marks"
+    assert wrong.hint in result.text(), (
+        f"the feedback for '{name}' does not name the mistake ('{wrong.hint}'):\n{result.text()}")
+
+
+@pytest.mark.parametrize("assignment", by_assignment())
+def test_feedback_page_names_the_mistake(graded, assignment):
+    batch = graded(assignment)
+    wrong = batch.catalogue.wrong_answers[0]
+    page = support.feedback_text(batch.scratch, assignment, batch.wrong_ids[wrong.name])
+    assert wrong.hint in page
+
+
+@pytest.mark.parametrize("assignment", by_assignment())
+def test_worked_examples_come_out_of_the_solution(graded, assignment):
+    batch = graded(assignment)
+    expected = batch.catalogue.worked_examples
+    if not expected:
+        pytest.skip(f"{assignment} reproduces no numbered worked example")
+    got = batch.worked_example_values()
+    for expression, value in expected.items():
+        if isinstance(value, (int, float)):
+            assert math.isclose(got[expression], value, abs_tol=1e-4), expression
+        else:
+            torch.testing.assert_close(torch.tensor(got[expression]), torch.tensor(value, dtype=torch.float32),
+                                       atol=1e-4, rtol=0, msg=lambda m: f"{expression}: {m}")
