@@ -76,6 +76,15 @@ def _copied(obj: Any) -> Any:
     return copy.deepcopy(obj)
 
 
+def _detached(value: Any) -> Any:
+    """Results without autograd history: comparing them must never warn about gradients."""
+    if isinstance(value, _Tensor):
+        return value.detach()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_detached(v) for v in value)
+    return value
+
+
 def _run(fn: Callable, case: Case) -> _Outcome:
     """Call fn on fresh copies of the case's inputs with warnings and stderr swallowed:
     a harmless warning must never cost a mark (nbgrader zeroes a cell that writes stderr)."""
@@ -85,7 +94,7 @@ def _run(fn: Callable, case: Case) -> _Outcome:
         warnings.simplefilter("ignore")
         with contextlib.redirect_stderr(io.StringIO()):
             try:
-                return _Outcome(value=fn(*args, **kwargs))
+                return _Outcome(value=_detached(fn(*args, **kwargs)))
             except NotImplementedError:
                 raise
             except Exception as err:  # the learner's error is information, not a crash

@@ -1,0 +1,220 @@
+"""Wrong answers for notebook 02 (self-attention), including the source pages' own bugs."""
+
+from support import WrongAnswer
+
+WRONG_ANSWERS = [
+    # project_qkv
+    WrongAnswer("project_qkv", "weights on the left (source 000)", '''
+def project_qkv(x, w_q, w_k, w_v):
+    return w_q @ x, w_k @ x, w_v @ x
+''', "weights on the left"),
+    WrongAnswer("project_qkv", "nn.Linear layout x @ w.T", '''
+def project_qkv(x, w_q, w_k, w_v):
+    return x @ w_q.T, x @ w_k.T, x @ w_v.T
+''', "nn.Linear layout"),
+    WrongAnswer("project_qkv", "k and q swapped", '''
+def project_qkv(x, w_q, w_k, w_v):
+    k = torch.matmul(x, w_q)
+    q = torch.matmul(x, w_k)
+    return q, k, x @ w_v
+''', "wrong order"),
+    # attention_scores
+    WrongAnswer("attention_scores", "mm(q, k) without transpose (source 004)", '''
+def attention_scores(q, k):
+    return torch.matmul(q, k)
+''', "without transposing k"),
+    WrongAnswer("attention_scores", "keys @ queries (source 000)", '''
+def attention_scores(q, k):
+    return k @ q.transpose(-2, -1)
+''', "scores are transposed"),
+    WrongAnswer("attention_scores", "k.T on a batch", '''
+def attention_scores(q, k):
+    return q @ k.T
+''', ".T reverses ALL dimensions"),
+    WrongAnswer("attention_scores", "scaled too early", '''
+def attention_scores(q, k):
+    return q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5
+''', "scaled the scores already"),
+    # attention_weights
+    WrongAnswer("attention_weights", "softmax over dim=0", '''
+def attention_weights(scores):
+    return torch.softmax(scores, dim=0)
+''', "down the columns"),
+    WrongAnswer("attention_weights", "softmax over dim=1 (breaks on batches)", '''
+def attention_weights(scores):
+    return F.softmax(scores, dim=1)
+''', "over the query axis"),
+    WrongAnswer("attention_weights", "normalised over the whole matrix (source 003)", '''
+def attention_weights(scores):
+    e = torch.exp(scores - scores.max())
+    return e / e.sum()
+''', "over the whole matrix"),
+    WrongAnswer("attention_weights", "no exponential", '''
+def attention_weights(scores):
+    return scores / scores.sum(dim=-1, keepdim=True)
+''', "without exponentiating"),
+    # attention_output
+    WrongAnswer("attention_output", "values @ weights (source 000)", '''
+def attention_output(weights, v):
+    return v @ weights
+''', "v @ weights"),
+    WrongAnswer("attention_output", "alpha^T V (source 003)", '''
+def attention_output(weights, v):
+    return weights.transpose(-2, -1) @ v
+''', "transposed the weights"),
+    WrongAnswer("attention_output", "elementwise product", '''
+def attention_output(weights, v):
+    return weights * v
+''', "element by element"),
+    # scaled_dot_product_attention
+    WrongAnswer("scaled_dot_product_attention", "no scaling", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1).nan_to_num(0.0) @ v
+''', "did not scale"),
+    WrongAnswer("scaled_dot_product_attention", "scaled by d_k", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / q.shape[-1]
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1).nan_to_num(0.0) @ v
+''', "you divided by d_k"),
+    WrongAnswer("scaled_dot_product_attention", "scaled by sqrt(d_v)", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(v.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1).nan_to_num(0.0) @ v
+''', "sqrt(d_v)"),
+    WrongAnswer("scaled_dot_product_attention", "mask applied after softmax", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+    if mask is not None:
+        weights = weights * mask
+    return weights @ v
+''', "after the softmax"),
+    WrongAnswer("scaled_dot_product_attention", "masked with 0 instead of -inf", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, 0.0)
+    return torch.softmax(scores, dim=-1) @ v
+''', "instead of -inf"),
+    WrongAnswer("scaled_dot_product_attention", "fully masked row gives NaN", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(mask == 0, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''', "fully masked row gives NaN"),
+    WrongAnswer("scaled_dot_product_attention", "inverted mask", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1).nan_to_num(0.0) @ v
+''', "mask is inverted"),
+    WrongAnswer("scaled_dot_product_attention", "returns the weights", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1).nan_to_num(0.0)
+''', "returned the attention weights"),
+    # SelfAttention
+    WrongAnswer("self_attention_module", "no scaling", '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_in, d_out):
+        super().__init__()
+        self.w_q, self.w_k, self.w_v = nn.Linear(d_in, d_out), nn.Linear(d_in, d_out), nn.Linear(d_in, d_out)
+
+    def forward(self, x, mask=None):
+        scores = self.w_q(x) @ self.w_k(x).transpose(-2, -1)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return torch.softmax(scores, dim=-1) @ self.w_v(x)
+''', "did not scale by sqrt(d_k)"),
+    WrongAnswer("self_attention_module", "scaled by sqrt(d_in)", '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_in, d_out):
+        super().__init__()
+        self.d_in = d_in
+        self.w_q, self.w_k, self.w_v = nn.Linear(d_in, d_out), nn.Linear(d_in, d_out), nn.Linear(d_in, d_out)
+
+    def forward(self, x, mask=None):
+        scores = self.w_q(x) @ self.w_k(x).transpose(-2, -1) / math.sqrt(self.d_in)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return torch.softmax(scores, dim=-1) @ self.w_v(x)
+''', "scaled by sqrt(d_in)"),
+    WrongAnswer("self_attention_module", "one projection for everything", '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_in, d_out):
+        super().__init__()
+        self.w_q, self.w_k, self.w_v = nn.Linear(d_in, d_out), nn.Linear(d_in, d_out), nn.Linear(d_in, d_out)
+
+    def forward(self, x, mask=None):
+        h = self.w_q(x)
+        return scaled_dot_product_attention(h, h, h, mask)
+''', "one projection for q, k and v"),
+    WrongAnswer("self_attention_module", "mask ignored", '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_in, d_out):
+        super().__init__()
+        self.w_q, self.w_k, self.w_v = nn.Linear(d_in, d_out), nn.Linear(d_in, d_out), nn.Linear(d_in, d_out)
+
+    def forward(self, x, mask=None):
+        return scaled_dot_product_attention(self.w_q(x), self.w_k(x), self.w_v(x))
+''', "mask is ignored"),
+    WrongAnswer("self_attention_module", "bare weight matrices instead of nn.Linear", '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_in, d_out):
+        super().__init__()
+        self.w_q = nn.Parameter(torch.randn(d_in, d_out))
+        self.w_k = nn.Parameter(torch.randn(d_in, d_out))
+        self.w_v = nn.Parameter(torch.randn(d_in, d_out))
+
+    def forward(self, x, mask=None):
+        return scaled_dot_product_attention(x @ self.w_q, x @ self.w_k, x @ self.w_v, mask)
+''', "needs an attribute `w_q` that is an nn.Linear"),
+    # fixed_attention
+    WrongAnswer("fixed_attention", "kept w @ x", '''
+def fixed_attention(x, w_q, w_k, w_v):
+    keys, queries, values = w_k @ x, w_q @ x, w_v @ x
+    return torch.softmax(queries @ keys.T, dim=-1) @ values
+''', "weights on the left"),
+    WrongAnswer("fixed_attention", "kept keys @ queries", '''
+def fixed_attention(x, w_q, w_k, w_v):
+    keys, queries, values = x @ w_k, x @ w_q, x @ w_v
+    return torch.softmax(keys @ queries, dim=-1) @ values
+''', "still keys @ queries"),
+    WrongAnswer("fixed_attention", "kept values @ weights", '''
+def fixed_attention(x, w_q, w_k, w_v):
+    keys, queries, values = x @ w_k, x @ w_q, x @ w_v
+    return values @ torch.softmax(queries @ keys.T, dim=-1)
+''', "still values @ weights"),
+    WrongAnswer("fixed_attention", "added scaling", '''
+def fixed_attention(x, w_q, w_k, w_v):
+    q, k, v = x @ w_q, x @ w_k, x @ w_v
+    return torch.softmax(q @ k.T / math.sqrt(k.shape[-1]), dim=-1) @ v
+''', "you added scaling"),
+]
+
+# Sources 000 and 004 (../shared/WORKED_EXAMPLES.md).
+WORKED_EXAMPLES = {
+    "K": [[0, 1, 1], [4, 4, 0], [2, 3, 1]],
+    "Q": [[1, 0, 2], [2, 2, 2], [2, 1, 3]],
+    "V": [[1, 2, 3], [2, 8, 0], [2, 6, 3]],
+    "S": [[2, 4, 4], [4, 16, 12], [4, 12, 10]],
+    "A": [[0.0634, 0.4683, 0.4683], [0.0000, 0.9820, 0.0180], [0.0003, 0.8805, 0.1192]],
+    "out": [[1.9366, 6.6831, 1.5951], [2.0000, 7.9640, 0.0540], [1.9997, 7.7599, 0.3584]],
+    "out_scaled": [[1.8639, 6.3194, 1.7042], [1.9991, 7.8141, 0.2735], [1.9926, 7.4796, 0.7359]],
+    "Q4": [[20, 50, 26], [26, 64, 34], [0, 0, 0]],
+    "K4": [[27, 22, 11], [38, 31, 15], [0, 0, 0]],
+    "V4": [[0, 35, 11], [0, 44, 15], [0, 0, 0]],
+    "out4": [[0, 44, 15], [0, 44, 15], [0, 26.3333, 8.6667]],
+    "buggy4": [[0, 35, 11], [0, 35, 11], [0, 26.3333, 8.6667]],
+    "scaled_dot_product_attention(Q4, K4, V4)": [[0, 44, 15], [0, 44, 15], [0, 26.3333, 8.6667]],
+}
