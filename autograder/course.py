@@ -58,7 +58,9 @@ def nbgrader(course: Path, *args: str, timeout: float | None = None) -> subproce
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        # nbgrader runs helper programs (alembic) by name: find them beside this Python
+        env={**os.environ, "PYTHONWARNINGS": "ignore",
+             "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])},
     )
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

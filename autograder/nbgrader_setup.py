@@ -40,7 +40,6 @@ def configure(c, root):
     c.CourseDirectory.source_with_tests_directory = os.path.join("grading", "source_with_tests")
     c.CourseDirectory.db_url = "sqlite:///" + os.path.join(grading, "gradebook.db")
     c.Exchange.root = os.path.join(grading, "exchange")
-    c.Exchange.course_id = COURSE_ID
 
     # Learners never see outputs from our own runs, and graded runs have a clear time limit.
     c.ClearOutput.enabled = True
