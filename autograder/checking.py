@@ -183,6 +183,18 @@ def _reproduces(mistake: Mistake, case: Case, outcome: _Outcome, atol: float, rt
         return False
 
 
+def _diagnose(learner_fn, case, outcome, cases, mistakes, atol, rtol) -> str | None:
+    """The hint of the known mistake that best explains the learner's result: it must reproduce
+    the failing case; if several do, prefer one that also reproduces every other case."""
+    candidates = [m for m in mistakes if _reproduces(m, case, outcome, atol, rtol)]
+    if len(candidates) > 1:
+        others = [(c, _run(learner_fn, c)) for c in cases if c is not case]
+        for mistake in candidates:
+            if all(_reproduces(mistake, c, o, atol, rtol) for c, o in others):
+                return mistake.hint
+    return candidates[0].hint if candidates else None
+
+
 def _generic_hint(got: Any, expected: Any, atol: float, rtol: float) -> str | None:
     """Hints that need no catalogue: a transposed result, a result off by a constant factor."""
     if not (isinstance(got, _Tensor) and isinstance(expected, _Tensor)) or expected.dim() < 2:
@@ -225,7 +237,7 @@ def check(
             problem = problem_with(outcome.value, expected.value, atol, rtol)
         if problem is None:
             continue
-        hint = next((m.hint for m in mistakes if _reproduces(m, case, outcome, atol, rtol)), None)
+        hint = _diagnose(learner_fn, case, outcome, cases, mistakes, atol, rtol)
         if hint is None and outcome.error is None:
             hint = _generic_hint(outcome.value, expected.value, atol, rtol)
         message = f"{name} is not right on the input: {case.label}.\n  What went wrong: {problem}"

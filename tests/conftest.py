@@ -4,11 +4,19 @@ every test about that assignment reads the batch's results. Under pytest-xdist t
 one assignment share an `xdist_group`, so the batch runs on one worker only."""
 
 import json
+import os
 
 import pytest
 
 import support
 from autograder import course
+
+# Run from `make test` or directly: either way Jupyter, IPython and matplotlib write their
+# files inside the repo, never into the home directory.
+for _var, _sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                   ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "matplotlib")]:
+    os.environ.setdefault(_var, str(course.ROOT / ".jupyter" / _sub))
+os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
 PROBE_MARK = "WORKED_EXAMPLES="
 PROBE = """\
@@ -67,3 +75,17 @@ def graded(tmp_path_factory):
         return batches[assignment]
 
     return get
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print each notebook's execution time under nbgrader (recorded by the grading tests)."""
+    rows = []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for key, value in getattr(report, "user_properties", []):
+                if key == "notebook_seconds":
+                    rows.append(value)
+    if rows:
+        terminalreporter.section("notebook execution time under nbgrader (solution, kernel start excluded)")
+        for assignment, seconds in sorted(rows):
+            terminalreporter.write_line(f"{assignment:32s} {seconds:6.1f} s")

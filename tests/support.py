@@ -8,6 +8,7 @@ import importlib.util
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -97,6 +98,14 @@ class Graded:
 
     def text(self) -> str:
         return "\n".join(self.outputs.values())
+
+    def execution_seconds(self) -> float:
+        """From the first cell's start to the last cell's reply, as nbclient timed them."""
+        times = [c.metadata.get("execution", {}) for c in self.notebook.cells if c.cell_type == "code"]
+        start = next(t["iopub.execute_input"] for t in times if "iopub.execute_input" in t)
+        end = [t["shell.execute_reply"] for t in times if "shell.execute_reply" in t][-1]
+        return (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
 
 
 def output_text(cell) -> str:

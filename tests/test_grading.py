@@ -15,8 +15,9 @@ WRONG = [(a, w.name) for a in course.assignments() for w in support.catalogue(a)
 
 
 @pytest.mark.parametrize("assignment", by_assignment())
-def test_solution_gets_full_marks_and_runs_cleanly(graded, assignment):
+def test_solution_gets_full_marks_and_runs_cleanly(graded, assignment, record_property):
     result = graded(assignment).results["solution"]
+    record_property("notebook_seconds", (assignment, result.execution_seconds()))
     assert result.max_total > 0
     lost = {k: v for k, v in result.scores.items() if v != result.max_scores[k]}
     assert not lost, f"the solution lost marks on {lost}:\n{result.text()}"

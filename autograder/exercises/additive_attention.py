@@ -1,0 +1,433 @@
+"""Checks for notebook 03 (additive attention): Nadaraya–Watson attention pooling, the masked
+softmax by valid lengths, additive attention, and the tanh attention layer of source 003.
+
+Each public function takes the learner's function (or class), runs it on the worked example
+(`hidden=False`, the visible test) or on inputs chosen to expose common mistakes
+(`hidden=True`, the hidden test), and names the likely mistake when it fails. For the two
+`nn.Module` exercises the check builds the learner's class under a fixed seed and compares
+its output with a reference computed from that module's own weights.
+"""
+
+import contextlib
+import io
+import math
+import warnings
+
+import torch
+from torch import nn
+
+from ..checking import Case, ExerciseFailed, Mistake, check, randn
+
+# Bound once, before any learner code runs.
+_softmax = torch.softmax
+_tanh = torch.tanh
+_exp = torch.exp
+_arange = torch.arange
+_where = torch.where
+_linear = torch.nn.functional.linear
+_Linear = nn.Linear
+_Module = nn.Module
+NEG_INF = float("-inf")
+
+
+# ---------------------------------------------------------------- references
+def _nw_weights(x_query, x_keys, bandwidth):
+    diff = x_query[:, None] - x_keys[None, :]  # (n, m)
+    return _softmax(-(diff**2) / (2 * bandwidth**2), dim=-1)  # (n, m)
+
+
+def _nadaraya_watson(x_query, x_keys, y_values, bandwidth):
+    weights = _nw_weights(x_query, x_keys, bandwidth)  # (n, m)
+    return weights @ y_values, weights  # (n,), (n, m)
+
+
+def _keep_mask(scores, valid_lens):
+    """(batch, n, m) bool, True where key j < valid length of that row."""
+    batch, n, m = scores.shape
+    if valid_lens.dim() == 1:
+        valid_lens = valid_lens[:, None].expand(batch, n)  # (batch, n)
+    return _arange(m, device=scores.device) < valid_lens[:, :, None]  # (batch, n, m)
+
+
+def _masked_softmax(scores, valid_lens=None):
+    if valid_lens is None:
+        return _softmax(scores, dim=-1)
+    keep = _keep_mask(scores, valid_lens)  # (batch, n, m)
+    weights = _softmax(scores.masked_fill(~keep, NEG_INF), dim=-1)  # (batch, n, m); NaN on empty rows
+    return _where(keep, weights, 0.0)  # (batch, n, m)
+
+
+def _additive_scores(module, queries, keys, tanh=True):
+    q = _linear(queries, module.W_q.weight)  # (b, n, h)
+    k = _linear(keys, module.W_k.weight)  # (b, m, h)
+    features = q[:, :, None, :] + k[:, None, :, :]  # (b, n, m, h)
+    if tanh:
+        features = _tanh(features)
+    return _linear(features, module.w_v.weight).squeeze(-1)  # (b, n, m)
+
+
+def _additive(module, queries, keys, values, valid_lens=None):
+    weights = _masked_softmax(_additive_scores(module, queries, keys), valid_lens)  # (b, n, m)
+    return weights @ values, weights  # (b, n, d_v), (b, n, m)
+
+
+def _tanh_qkv(module, x, tanh=True):
+    act = _tanh if tanh else (lambda t: t)
+    q = act(_linear(x, module.query.weight, module.query.bias))  # (b, s, a)
+    k = act(_linear(x, module.key.weight, module.key.bias))  # (b, s, a)
+    v = act(_linear(x, module.value.weight, module.value.bias))  # (b, s, a)
+    return q, k, v
+
+
+def _tanh_attention(module, x):
+    q, k, v = _tanh_qkv(module, x)
+    weights = _softmax(q @ k.transpose(-2, -1), dim=-1)  # (b, s, s)
+    z = weights @ v  # (b, s, a)
+    return z, z.sum(dim=1)  # (b, s, a), (b, a)
+
+
+# ---------------------------------------------------------------- helpers for module exercises
+@contextlib.contextmanager
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+
+
+def _build(name, cls, args, seed):
+    """The learner's module, built under a fixed seed without touching the global generator."""
+    __tracebackhide__ = True
+    if not (isinstance(cls, type) and issubclass(cls, _Module)):
+        raise ExerciseFailed(f"{name} should be a class that subclasses nn.Module, "
+                             f"but it is a {type(cls).__name__}")
+    with torch.random.fork_rng(devices=[]), _quiet():
+        torch.manual_seed(seed)
+        try:
+            module = cls(*args)
+        except NotImplementedError:
+            raise
+        except Exception as err:
+            raise ExerciseFailed(f"{name}{args} could not be built: it raised "
+                                 f"{type(err).__name__}: {err}") from None
+    return module
+
+
+def _expect_linear(owner, module, attr, in_features, out_features, bias, how):
+    """Fail with a clear message unless module.<attr> is nn.Linear(in, out, bias=bias)."""
+    __tracebackhide__ = True
+    layer = getattr(module, attr, None)
+    if not isinstance(layer, _Linear):
+        raise ExerciseFailed(f"{owner} needs an attribute self.{attr} = {how}; "
+                             f"it has {'none' if layer is None else type(layer).__name__}")
+    if (layer.in_features, layer.out_features) != (in_features, out_features):
+        raise ExerciseFailed(f"{owner}: self.{attr} maps {layer.in_features} -> {layer.out_features} features, "
+                             f"but it should map {in_features} -> {out_features}: {how}")
+    if bias and layer.bias is None:
+        raise ExerciseFailed(f"{owner}: self.{attr} has no bias, but this layer keeps nn.Linear's bias: {how}")
+    if not bias and layer.bias is not None:
+        raise ExerciseFailed(f"{owner}: self.{attr} has a bias, but additive attention's projections have "
+                             f"none: {how}")
+
+
+# ---------------------------------------------------------------- checks
+def nadaraya_watson(fn, hidden=False):
+    keys = torch.tensor([0.0, 1.0, 2.0, 3.0])  # (4,)
+    cases = [Case("keys x = [0, 1, 2, 3] with values y = x**2, queries [1.0, 2.5], bandwidth 0.5",
+                  (torch.tensor([1.0, 2.5]), keys, keys**2, 0.5))]
+    if hidden:
+        cases = [
+            Case("7 queries, 12 random keys, bandwidth 0.8",
+                 (torch.linspace(-2, 2, 7), 2 * randn(12, seed=30), randn(12, seed=31), 0.8)),
+            Case("5 queries, 5 keys (square, so a swapped axis raises no error), bandwidth 2",
+                 (randn(5, seed=32), randn(5, seed=33), randn(5, seed=34), 2.0)),
+            Case("bandwidth 0.1 and a query at x = 10, far from every key in [0, 3] "
+                 "(exp underflows to 0 unless you use a stable softmax)",
+                 (torch.tensor([0.5, 10.0]), torch.linspace(0, 3, 6), randn(6, seed=35), 0.1)),
+        ]
+
+    def score(xq, xk, h):
+        return -((xq[:, None] - xk[None, :]) ** 2) / (2 * h**2)  # (n, m)
+
+    def pooled(weights, y):
+        return weights @ y, weights
+
+    mistakes = [
+        Mistake("you subtracted x_keys from x_query element by element; every query must meet "
+                "every key: x_query[:, None] - x_keys[None, :] has shape (n, m)",
+                lambda xq, xk, y, h: pooled(_softmax(-((xq - xk) ** 2) / (2 * h**2), dim=-1), y)),
+        Mistake("you normalised over the queries (dim=0); each query's weights over the keys must "
+                "sum to 1: softmax(..., dim=-1)",
+                lambda xq, xk, y, h: pooled(_softmax(score(xq, xk, h), dim=0), y)),
+        Mistake("the weights are not normalised: exp(...) alone does not sum to 1 over the keys; "
+                "take the softmax over the keys",
+                lambda xq, xk, y, h: pooled(_exp(score(xq, xk, h)), y)),
+        Mistake("you used the distance x_q - x_k without squaring it; the Gaussian kernel uses the "
+                "squared distance (x_q - x_k)**2",
+                lambda xq, xk, y, h: pooled(_softmax(-(xq[:, None] - xk[None, :]) / (2 * h**2), -1), y)),
+        Mistake("you used |x_q - x_k|; the Gaussian kernel uses the squared distance (x_q - x_k)**2",
+                lambda xq, xk, y, h: pooled(
+                    _softmax(-(xq[:, None] - xk[None, :]).abs() / (2 * h**2), -1), y)),
+        Mistake("you divided by 2 * bandwidth; the Gaussian kernel divides by 2 * bandwidth**2",
+                lambda xq, xk, y, h: pooled(
+                    _softmax(-((xq[:, None] - xk[None, :]) ** 2) / (2 * h), -1), y)),
+        Mistake("you dropped the minus sign, so the farthest keys get the most weight: "
+                "the score is -(x_q - x_k)**2 / (2 * bandwidth**2)",
+                lambda xq, xk, y, h: pooled(_softmax(-score(xq, xk, h), -1), y)),
+        Mistake("exp underflowed to 0 for a query far from every key, giving 0 / 0 = NaN: "
+                "use torch.softmax (it subtracts the row maximum) instead of exp(...) / sum",
+                lambda xq, xk, y, h: pooled(_exp(score(xq, xk, h))
+                                            / _exp(score(xq, xk, h)).sum(-1, keepdim=True), y)),
+    ]
+    check("nadaraya_watson", fn, _nadaraya_watson, cases, mistakes)
+
+
+def masked_softmax(fn, hidden=False):
+    cases = [
+        Case("scores of shape (2, 2, 4) with valid_lens [2, 3] (one length per batch item)",
+             (randn(2, 2, 4, seed=40), torch.tensor([2, 3]))),
+        Case("scores of shape (2, 2, 4) with valid_lens [[1, 3], [2, 4]] (one length per query)",
+             (randn(2, 2, 4, seed=41), torch.tensor([[1, 3], [2, 4]]))),
+    ]
+    if hidden:
+        cases = [
+            Case("large scores (3, 2, 5) with valid_lens [5, 1, 3]",
+                 (8 * randn(3, 2, 5, seed=42), torch.tensor([5, 1, 3]))),
+            Case("scores (3, 2, 5) with valid_lens [4, 0, 2]: the second item has no valid key, so "
+                 "its weights must be all 0 (not NaN, not uniform)",
+                 (randn(3, 2, 5, seed=43), torch.tensor([4, 0, 2]))),
+            Case("scores (2, 3, 4) with per-query valid_lens [[0, 2, 4], [1, 1, 3]]",
+                 (randn(2, 3, 4, seed=44), torch.tensor([[0, 2, 4], [1, 1, 3]]))),
+            Case("scores (2, 3, 3) with valid_lens None (no mask: a plain softmax over keys)",
+                 (randn(2, 3, 3, seed=45), None)),
+        ]
+
+    def keep_of(s, vl):
+        return _keep_mask(s, vl)
+
+    def keep_le(s, vl):
+        b, n, m = s.shape
+        vl = vl[:, None].expand(b, n) if vl.dim() == 1 else vl
+        return _arange(m) <= vl[:, :, None]
+
+    def masked(fill, keep_fn=keep_of, dim=-1):
+        def compute(s, vl=None):
+            if vl is None:
+                return _softmax(s, dim=dim)
+            return _softmax(s.masked_fill(~keep_fn(s, vl), fill), dim=dim)
+        return compute
+
+    def zero_after(s, vl=None):
+        if vl is None:
+            return _softmax(s, -1)
+        return _softmax(s, -1) * keep_of(s, vl)
+
+    def lens_1d_only(s, vl=None):
+        if vl is None:
+            return _softmax(s, -1)
+        keep = _arange(s.shape[-1])[None, None, :] < vl[:, None, None]  # breaks for (batch, n)
+        return _where(keep, _softmax(s.masked_fill(~keep, NEG_INF), -1), 0.0)
+
+    mistakes = [
+        Mistake("you ignored valid_lens: keys at or past the valid length must get weight 0",
+                lambda s, vl=None: _softmax(s, -1)),
+        Mistake("off by one: the key at position valid_len must be masked too; keep positions "
+                "j < valid_len (use <, not <=)",
+                lambda s, vl=None: _where(keep_le(s, vl), masked(NEG_INF, keep_le)(s, vl), 0.0)
+                if vl is not None else _softmax(s, -1)),
+        Mistake("you set masked scores to 0 before the softmax, but exp(0) = 1 still gives them "
+                "weight: fill them with -inf (or a huge negative number)", masked(0.0)),
+        Mistake("you zeroed the masked weights after the softmax without renormalising: the kept "
+                "weights must still sum to 1, so mask the scores before the softmax", zero_after),
+        Mistake("a row with valid length 0 came out uniform (1/m each): filling with a huge "
+                "negative number leaves every key equal. A row with no valid key must get all-zero "
+                "weights: zero the masked positions after the softmax", masked(-1e6)),
+        Mistake("a row with valid length 0 gave NaN (a softmax over all -inf is 0 / 0): zero the "
+                "masked positions after the softmax, e.g. torch.where(keep, weights, 0.0)",
+                masked(NEG_INF)),
+        Mistake("you normalised over the queries (dim=1); each query's weights over the keys must "
+                "sum to 1: the softmax runs over the last axis", masked(-1e6, dim=1)),
+        Mistake("valid_lens of shape (batch, n) gives one length per query: compare with "
+                "valid_lens[:, :, None] (and expand a (batch,) valid_lens to (batch, n) first)",
+                lens_1d_only),
+    ]
+    check("masked_softmax", fn, _masked_softmax, cases, mistakes)
+
+
+def additive_attention(cls, hidden=False):
+    """Check an AdditiveAttention(query_size, key_size, num_hiddens) class."""
+    __tracebackhide__ = True
+    name = "AdditiveAttention"
+    # (query_size, key_size, num_hiddens), batch, n, m, d_v, valid_lens, label, seed
+    specs = [
+        ((6, 4, 8), 2, 3, 5, 2, None,
+         "queries (2, 3, 6), keys (2, 5, 4), values (2, 5, 2), no mask"),
+        ((20, 2, 8), 2, 1, 10, 4, torch.tensor([2, 6]),
+         "queries (2, 1, 20), keys (2, 10, 2), values (2, 10, 4), valid_lens [2, 6]"),
+    ]
+    if hidden:
+        specs = [
+            ((5, 3, 7), 3, 4, 6, 2, torch.tensor([6, 2, 0]),
+             "queries (3, 4, 5), keys (3, 6, 3), values (3, 6, 2), valid_lens [6, 2, 0] "
+             "(the last item has no valid key: zero weights, zero output)"),
+            ((4, 4, 6), 2, 5, 5, 3, torch.tensor([[5, 4, 3, 2, 1], [1, 2, 3, 4, 5]]),
+             "n = m = 5 (square, so a missing unsqueeze or a transposed product raises no error), "
+             "per-query valid_lens"),
+            ((3, 5, 4), 1, 2, 7, 6, None,
+             "one sequence: queries (1, 2, 3), keys (1, 7, 5), values (1, 7, 6), no mask"),
+        ]
+    cases = []
+    for i, (sizes, b, n, m, d_v, lens, label) in enumerate(specs):
+        module = _build(name, cls, sizes, seed=50 + i)
+        q_size, k_size, hiddens = sizes
+        how = {"W_q": "nn.Linear(query_size, num_hiddens, bias=False)",
+               "W_k": "nn.Linear(key_size, num_hiddens, bias=False)",
+               "w_v": "nn.Linear(num_hiddens, 1, bias=False)"}
+        _expect_linear(name, module, "W_q", q_size, hiddens, False, how["W_q"])
+        _expect_linear(name, module, "W_k", k_size, hiddens, False, how["W_k"])
+        _expect_linear(name, module, "w_v", hiddens, 1, False, how["w_v"])
+        args = (module, 2 * randn(b, n, q_size, seed=60 + i), 2 * randn(b, m, k_size, seed=70 + i),
+                randn(b, m, d_v, seed=80 + i), lens)
+        cases.append(Case(label, args))
+
+    def forward(module, q, k, v, lens):
+        return module(q, k, v, lens)
+
+    def stored(module, q, k, v, lens):
+        module.attention_weights = None
+        module(q, k, v, lens)
+        if module.attention_weights is None:
+            raise AttributeError("forward did not store its weights: set self.attention_weights = "
+                                 "weights, shape (batch, n, m), before returning")
+        return module.attention_weights
+
+    def no_unsqueeze(keys_first):
+        def compute(module, q, k, v, lens):
+            qh = _linear(q, module.W_q.weight)  # (b, n, h)
+            kh = _linear(k, module.W_k.weight)  # (b, m, h)
+            features = _tanh(kh + qh if keys_first else qh + kh)  # wrong unless n == m
+            scores = _linear(features, module.w_v.weight)  # (b, n, 1)
+            return _masked_softmax(scores, lens) @ v
+        return compute
+
+    def out(weights_fn):
+        return lambda module, q, k, v, lens: weights_fn(module, q, k, lens) @ v
+
+    def transposed(use_bmm):
+        def compute(module, q, k, v, lens):
+            weights = _masked_softmax(_additive_scores(module, q, k), lens)  # (b, n, m)
+            flipped = weights.transpose(1, 2)  # (b, m, n)
+            return torch.bmm(flipped, v) if use_bmm else flipped @ v
+        return compute
+
+    unsqueeze_hint = ("you added W_q q (batch, n, h) and W_k k (batch, m, h) without unsqueeze, which "
+                      "pairs query i with key i; every query must meet every key: "
+                      "W_q(queries).unsqueeze(2) + W_k(keys).unsqueeze(1) has shape (batch, n, m, h)")
+    transpose_hint = ("spot the bug: you computed alpha^T V; the output is alpha(Q, K) V, with the weights "
+                      "(batch, n, m) on the left: weights @ values")
+    mistakes = [
+        Mistake(unsqueeze_hint, no_unsqueeze(False)),
+        Mistake(unsqueeze_hint, no_unsqueeze(True)),
+        Mistake("you left out the tanh: a(q, k) = w_v^T tanh(W_q q + W_k k)",
+                out(lambda mod, q, k, lens: _masked_softmax(_additive_scores(mod, q, k, tanh=False), lens))),
+        Mistake("you normalised over the queries (dim=1); each query's weights over the keys must "
+                "sum to 1 (the last axis)",
+                out(lambda mod, q, k, lens: _softmax(_additive_scores(mod, q, k), dim=1))),
+        Mistake("you ignored valid_lens: pass them to masked_softmax so padded keys get weight 0",
+                out(lambda mod, q, k, lens: _softmax(_additive_scores(mod, q, k), dim=-1))),
+        Mistake("you summed the hidden features instead of scoring them with self.w_v: "
+                "a(q, k) = w_v^T tanh(...)",
+                out(lambda mod, q, k, lens: _masked_softmax(_tanh(
+                    _linear(q, mod.W_q.weight)[:, :, None] + _linear(k, mod.W_k.weight)[:, None]).sum(-1),
+                    lens))),
+        Mistake(transpose_hint, transposed(False)),
+        Mistake(transpose_hint, transposed(True)),
+    ]
+    check(name, forward, lambda *a: _additive(*a)[0], cases, mistakes)
+    weight_mistakes = [
+        Mistake("self.attention_weights holds the scores; store the weights after the masked softmax",
+                lambda module, q, k, v, lens: _additive_scores(module, q, k)),
+    ]
+    check(f"{name}.attention_weights", stored, lambda *a: _additive(*a)[1], cases, weight_mistakes)
+
+
+def tanh_attention(cls, hidden=False):
+    """Check a TanhAttention(in_dim, att_dim) class: forward(x) -> (z, global_feature)."""
+    __tracebackhide__ = True
+    name = "TanhAttention"
+    how = "nn.Linear(in_dim, att_dim) with Xavier-uniform weights and zero bias"
+    # Initialisation, on a layer big enough to measure the spread of its weights.
+    probe = _build(name, cls, (48, 16), seed=90)
+    for attr in ("query", "key", "value"):
+        _expect_linear(name, probe, attr, 48, 16, True, how)
+        layer = getattr(probe, attr)
+        weight, bias = layer.weight.detach(), layer.bias.detach()
+        if bool(bias.abs().max() > 0):
+            raise ExerciseFailed(f"{name}: self.{attr}.bias is not zero: the source initialises every bias "
+                                 f"to 0 (nn.init.zeros_)")
+        bound = math.sqrt(6.0 / (48 + 16))  # xavier_uniform_ draws from U(-bound, bound)
+        spread = float(weight.std())
+        if float(weight.abs().max()) > bound * 1.0001 or abs(spread / (bound / math.sqrt(3)) - 1) > 0.1:
+            raise ExerciseFailed(
+                f"{name}: self.{attr}.weight does not look Xavier-uniform: for in_dim=48, att_dim=16 its entries "
+                f"should lie in [-{bound:.3f}, {bound:.3f}] with std {bound / math.sqrt(3):.3f}, but their "
+                f"std is {spread:.3f}. Use nn.init.xavier_uniform_(self.{attr}.weight)")
+
+    # (in_dim, att_dim), batch, seq, label
+    specs = [((6, 4), 2, 5, "x of shape (2, 5, 6): 2 agents, 5 targets, 6 features; att_dim = 4")]
+    if hidden:
+        specs = [
+            ((5, 8), 3, 7, "x of shape (3, 7, 5), att_dim = 8"),
+            ((3, 3), 2, 3, "x of shape (2, 3, 3), att_dim = 3 (seq = att_dim, so summing the wrong "
+                           "axis raises no error)"),
+            ((4, 6), 1, 1, "a single token: x of shape (1, 1, 4)"),
+        ]
+    cases = []
+    for i, ((in_dim, att_dim), b, s, label) in enumerate(specs):
+        module = _build(name, cls, (in_dim, att_dim), seed=91 + i)
+        for attr in ("query", "key", "value"):
+            _expect_linear(name, module, attr, in_dim, att_dim, True, how)
+        with torch.no_grad():  # non-zero biases, so a forgotten bias cannot hide
+            for attr in ("query", "key", "value"):
+                getattr(module, attr).bias.copy_(0.3 * randn(att_dim, seed=100 + i))
+        cases.append(Case(label, (module, 1.5 * randn(b, s, in_dim, seed=110 + i))))
+
+    def variant(tanh=True, scale=False, dim=-1, transpose=False, global_norm=False, pool="sum"):
+        def compute(module, x):
+            q, k, v = _tanh_qkv(module, x, tanh)
+            scores = q @ k.transpose(-2, -1)  # (b, s, s)
+            if scale:
+                scores = scores / math.sqrt(q.shape[-1])
+            if global_norm:
+                e = _exp(scores)
+                weights = e / (e.sum() if global_norm == "all" else e.sum(dim=(1, 2), keepdim=True))
+            else:
+                weights = _softmax(scores, dim=dim)
+            if transpose:
+                weights = weights.transpose(1, 2)
+            z = weights @ v  # (b, s, a)
+            pooled = {"sum": lambda: z.sum(dim=1), "mean": lambda: z.mean(dim=1),
+                      "last": lambda: z.sum(dim=-1)}[pool]()
+            return z, pooled
+        return compute
+
+    normaliser_hint = ("spot the bug: your softmax normaliser sums over every entry of the score "
+                       "matrix; the softmax is per row, so each query's weights over the keys sum to 1 "
+                       "on their own: softmax(scores, dim=-1)")
+    mistakes = [
+        Mistake("you left out the tanh: q, k and v are each tanh(Linear(x))", variant(tanh=False)),
+        Mistake("you divided the scores by sqrt(d); this layer has no 1/sqrt(d) scaling (tanh already "
+                "bounds each score to [-d, d])", variant(scale=True)),
+        Mistake("you normalised over the queries (dim=1); each query's weights over the keys must "
+                "sum to 1: softmax(scores, dim=-1)", variant(dim=1)),
+        Mistake("spot the bug: you computed alpha^T V (the source's transposed formula); the output is "
+                "alpha(Q, K) V, with row i of the weights mixing the values for token i",
+                variant(transpose=True)),
+        Mistake(normaliser_hint, variant(global_norm=True)),
+        Mistake(normaliser_hint, variant(global_norm="all")),
+        Mistake("the global feature is a mean; the source sums the outputs over the sequence: "
+                "z.sum(dim=1)", variant(pool="mean")),
+        Mistake("the global feature sums the wrong axis; sum over the sequence axis (dim=1) to get one "
+                "(att_dim,) vector per batch item", variant(pool="last")),
+    ]
+    check(name, lambda module, x: module(x), _tanh_attention, cases, mistakes)

@@ -1,0 +1,409 @@
+"""Checks for notebook 04 (multi-head attention): splitting into heads, merging them back, the
+full `MultiHeadAttention` module, and counting its FLOPs.
+
+Each public function takes the learner's function (or class), runs it on a small worked input
+(`hidden=False`, the visible test) or on inputs chosen to expose the classic mistakes
+(`hidden=True`, the hidden test), and names the likely mistake when it fails.
+
+The module check builds the learner's class with a fixed seed and compares its output with
+references computed from that module's own weights: `building_blocks.MultiHeadAttention`
+loaded with them and, in the hidden test, `torch.nn.MultiheadAttention(batch_first=True)`
+loaded with them too (its boolean masks mean the opposite: True = may NOT attend).
+"""
+
+import inspect
+import math
+
+import torch
+from torch import nn
+
+from .. import building_blocks as bb
+from ..checking import Case, ExerciseFailed, Mistake, check, randn
+
+# Bound once, before any learner code runs.
+_linear = torch.nn.functional.linear
+_softmax = torch.softmax
+_Linear = nn.Linear
+_Module = nn.Module
+_TorchMHA = nn.MultiheadAttention
+
+MASKED = float("-inf")
+
+
+# ---------------------------------------------------------------- split_heads
+def _split(x, num_heads):
+    return bb.split_heads(x, num_heads)
+
+
+def counting_input(batch=1, seq=3, embed=8):
+    """The visible tests' input: the numbers 0, 1, 2, ... laid out as (batch, seq, embed)."""
+    return torch.arange(batch * seq * embed, dtype=torch.float32).reshape(batch, seq, embed)
+
+
+def split_heads(fn, hidden=False):
+    cases = [Case("the numbers 0..23 as a (1, 3, 8) tensor, split into 2 heads", (counting_input(), 2))]
+    if hidden:
+        cases = [
+            Case("a random batch of shape (2, 5, 12) split into 3 heads", (randn(2, 5, 12, seed=40), 3)),
+            Case("a random batch of shape (3, 4, 8) split into 4 heads (seq == heads, so a reshape "
+                 "that skips the transpose gives the right shape)", (randn(3, 4, 8, seed=41), 4)),
+            Case("a random batch of shape (2, 3, 6) split into 6 heads of one feature each",
+                 (randn(2, 3, 6, seed=42), 6)),
+        ]
+
+    def dims(x, h):
+        b, s, e = x.shape
+        return b, s, h, e // h
+
+    def no_transpose(x, h):
+        b, s, h, d = dims(x, h)
+        return x.reshape(b, s, h, d)
+
+    def straight_reshape(x, h):
+        b, s, h, d = dims(x, h)
+        return x.reshape(b, h, s, d)
+
+    def interleaved(x, h):
+        b, s, h, d = dims(x, h)
+        return x.reshape(b, s, d, h).permute(0, 3, 1, 2)
+
+    def swapped_last(x, h):
+        b, s, h, d = dims(x, h)
+        return x.reshape(b, s, h, d).transpose(2, 3)
+
+    def per_head_transposed(x, h):
+        b, s, h, d = dims(x, h)
+        return x.reshape(b, s, h, d).permute(0, 2, 3, 1)
+
+    mistakes = [
+        Mistake("you reshaped straight to (batch, heads, seq, d_head): right shape, scrambled values. "
+                "A reshape never moves numbers between axes, so each 'head' got pieces of several "
+                "tokens. View as (batch, seq, heads, d_head) first, then .transpose(1, 2)",
+                straight_reshape),
+        Mistake("you split the features but left the heads axis after seq: add .transpose(1, 2) to "
+                "get (batch, heads, seq, d_head)", no_transpose),
+        Mistake("you split the features as (d_head, heads), so head i got every num_heads-th "
+                "feature; head i owns the consecutive block of features i*d_head .. (i+1)*d_head - 1: "
+                "view as (batch, seq, heads, d_head)", interleaved),
+        Mistake("you swapped the wrong pair of axes: after viewing as (batch, seq, heads, d_head), "
+                "swap axes 1 and 2 (seq and heads), not 2 and 3", swapped_last),
+        Mistake("your result is (batch, heads, d_head, seq): each head's matrix is transposed. "
+                "Swap only seq and heads: .transpose(1, 2)", per_head_transposed),
+    ]
+    check("split_heads", fn, _split, cases, mistakes)
+
+
+# ---------------------------------------------------------------- merge_heads
+def _merge(x):
+    return bb.merge_heads(x)
+
+
+def merge_heads(fn, hidden=False):
+    cases = [Case("2 heads of shape (1, 2, 3, 4) holding the numbers 0..23 as split_heads(counting, 2) "
+                  "arranges them, stored contiguously like an attention output",
+                  (_split(counting_input(), 2).contiguous(),))]
+    if hidden:
+        cases = [
+            Case("a random attention output of shape (2, 4, 4, 3): 4 heads, 4 tokens, d_head = 3",
+                 (randn(2, 4, 4, 3, seed=44),)),
+            Case("3 heads of a random (2, 5, 12) batch, straight from split_heads (not contiguous)",
+                 (_split(randn(2, 5, 12, seed=43), 3),)),
+            Case("a single head of shape (2, 1, 5, 6)", (randn(2, 1, 5, 6, seed=45),)),
+        ]
+
+    def straight_reshape(x):
+        b, h, s, d = x.shape
+        return x.reshape(b, s, h * d)
+
+    def straight_view(x):
+        b, h, s, d = x.shape
+        return x.view(b, s, h * d)
+
+    def view_after_transpose(x):
+        b, h, s, d = x.shape
+        return x.transpose(1, 2).view(b, s, h * d)
+
+    def swapped_last(x):
+        b, h, s, d = x.shape
+        return x.transpose(2, 3).reshape(b, s, h * d)
+
+    def interleaved(x):
+        b, h, s, d = x.shape
+        return x.permute(0, 2, 3, 1).reshape(b, s, h * d)
+
+    def not_merged(x):
+        return x.transpose(1, 2)
+
+    scrambled = ("you reshaped (batch, heads, seq, d_head) straight to (batch, seq, embed): right shape, "
+                 "scrambled values (tokens get mixed up). Move the heads axis back first: "
+                 ".transpose(1, 2), then reshape")
+    view_hint = ("view() cannot merge the axes of a transposed (non-contiguous) tensor: use "
+                 ".reshape(...) or call .contiguous() before .view(...)")
+    mistakes = [
+        Mistake(scrambled, straight_reshape),
+        Mistake(view_hint, straight_view),
+        Mistake(view_hint, view_after_transpose),
+        Mistake("you swapped the wrong pair of axes: swap heads and seq (axes 1 and 2), not "
+                "seq and d_head (axes 2 and 3)", swapped_last),
+        Mistake("you interleaved the heads' features (feature j of every head side by side); "
+                "concatenating heads puts all of head 0's d_head features first, then head 1's: "
+                ".transpose(1, 2) before the reshape", interleaved),
+        Mistake("you moved the heads axis back but did not merge it: reshape (batch, seq, heads, d_head) "
+                "to (batch, seq, heads * d_head)", not_merged),
+    ]
+    check("merge_heads", fn, _merge, cases, mistakes)
+
+
+# ---------------------------------------------------------------- MultiHeadAttention
+def _project(layer, x):
+    return _linear(x, layer.weight, layer.bias)
+
+
+def _variant(module, num_heads, query, key, value, mask=None, *, heads=None, keys_from="key",
+             values_from="value", split=_split, merge=_merge, scale="d_head", mask_mode="fill",
+             nan_safe=True, softmax_dim=-1, out_proj=True):
+    """Multi-head attention from `module`'s own weights, with one thing done right or wrong."""
+    h = heads or num_heads
+    inputs = {"query": query, "key": key, "value": value}
+    q = split(_project(module.w_q, query), h)  # (b, h, n, d_head)
+    k = split(_project(module.w_k, inputs[keys_from]), h)  # (b, h, m, d_head)
+    v = split(_project(module.w_v, inputs[values_from]), h)  # (b, h, m, d_head)
+    d_head, embed = q.shape[-1], module.w_q.weight.shape[0]
+    divisor = {"d_head": math.sqrt(d_head), "embed": math.sqrt(embed), "none": 1.0,
+               "d_head_squared": d_head}[scale]
+    scores = q @ k.transpose(-2, -1) / divisor  # (b, h, n, m)
+    if mask is not None and mask_mode == "fill":
+        scores = scores.masked_fill(~mask, MASKED)
+    elif mask is not None and mask_mode == "inverted":
+        scores = scores.masked_fill(mask, MASKED)
+    elif mask is not None and mask_mode == "zero":
+        scores = scores.masked_fill(~mask, 0.0)
+    weights = _softmax(scores, dim=softmax_dim)  # (b, h, n, m)
+    if nan_safe:
+        weights = weights.nan_to_num(0.0)
+    if mask is not None and mask_mode == "after":
+        weights = weights * mask
+    out = merge(weights @ v)  # (b, n, embed)
+    return _project(module.w_o, out) if out_proj else out
+
+
+def _reference(module, num_heads, query, key, value, mask=None):
+    """building_blocks.MultiHeadAttention carrying a copy of the learner module's weights."""
+    embed = module.w_q.weight.shape[0]
+    ref = bb.MultiHeadAttention(embed, num_heads, kdim=module.w_k.weight.shape[1],
+                                vdim=module.w_v.weight.shape[1])
+    with torch.no_grad():
+        for name in ("w_q", "w_k", "w_v", "w_o"):
+            getattr(ref, name).weight.copy_(getattr(module, name).weight)
+            getattr(ref, name).bias.copy_(getattr(module, name).bias)
+        return ref(query, key, value, mask)
+
+
+def torch_attention_module(module, num_heads):
+    """torch.nn.MultiheadAttention(batch_first=True) holding a copy of `module`'s weights."""
+    embed, kdim, vdim = module.w_q.weight.shape[0], module.w_k.weight.shape[1], module.w_v.weight.shape[1]
+    theirs = _TorchMHA(embed, num_heads, batch_first=True, kdim=kdim, vdim=vdim)
+    with torch.no_grad():
+        if theirs._qkv_same_embed_dim:
+            theirs.in_proj_weight.copy_(torch.cat([module.w_q.weight, module.w_k.weight, module.w_v.weight]))
+        else:
+            theirs.q_proj_weight.copy_(module.w_q.weight)
+            theirs.k_proj_weight.copy_(module.w_k.weight)
+            theirs.v_proj_weight.copy_(module.w_v.weight)
+        theirs.in_proj_bias.copy_(torch.cat([module.w_q.bias, module.w_k.bias, module.w_v.bias]))
+        theirs.out_proj.weight.copy_(module.w_o.weight)
+        theirs.out_proj.bias.copy_(module.w_o.bias)
+    return theirs
+
+
+def _torch_reference(module, num_heads, query, key, value, mask=None):
+    """The same computation by torch.nn.MultiheadAttention; our mask (True = may attend) is
+    inverted into torch's (True = may NOT attend), one (n, m) slice per batch item and head."""
+    theirs = torch_attention_module(module, num_heads)
+    attn_mask = None
+    if mask is not None:
+        b, n, m = query.shape[0], query.shape[1], key.shape[1]
+        attn_mask = ~mask.expand(b, num_heads, n, m).reshape(b * num_heads, n, m)
+    with torch.no_grad():
+        return theirs(query, key, value, attn_mask=attn_mask, need_weights=False)[0]
+
+
+def _build(cls, embed_dim, num_heads, kdim=None, vdim=None, seed=0):
+    """Instantiate the learner's class under a fixed seed and check its four projections."""
+    __tracebackhide__ = True
+    call = f"MultiHeadAttention({embed_dim}, {num_heads}" + (
+        f", kdim={kdim}, vdim={vdim})" if kdim or vdim else ")")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        try:
+            module = cls(embed_dim, num_heads, kdim=kdim, vdim=vdim) if kdim or vdim else cls(embed_dim, num_heads)
+        except NotImplementedError:
+            raise
+        except Exception as err:
+            raise ExerciseFailed(f"{call} raised {type(err).__name__}: {err}") from None
+    if not isinstance(module, _Module):
+        raise ExerciseFailed(f"{call} is not an nn.Module: subclass nn.Module and call super().__init__()")
+    sizes = {"w_q": embed_dim, "w_k": kdim or embed_dim, "w_v": vdim or embed_dim, "w_o": embed_dim}
+    roles = {"w_q": "queries", "w_k": "keys", "w_v": "values", "w_o": "merged heads"}
+    for name, in_features in sizes.items():
+        layer = getattr(module, name, None)
+        wanted = f"nn.Linear({in_features}, {embed_dim})"
+        if not isinstance(layer, _Linear):
+            raise ExerciseFailed(f"{call} has no nn.Linear named {name}: store the projection of the "
+                                 f"{roles[name]} as self.{name} = {wanted}")
+        if (layer.in_features, layer.out_features) != (in_features, embed_dim):
+            hint = ""
+            if name in ("w_k", "w_v") and layer.in_features == embed_dim:
+                which = "kdim" if name == "w_k" else "vdim"
+                hint = f" ({which} was ignored: the {roles[name]} have {which} features, not embed_dim)"
+            raise ExerciseFailed(f"in {call}, self.{name} maps {layer.in_features} -> {layer.out_features} "
+                                 f"features, but it should be {wanted}{hint}")
+        if layer.bias is None:
+            raise ExerciseFailed(f"in {call}, self.{name} has no bias: use {wanted} (bias=True is the "
+                                 "default), as torch.nn.MultiheadAttention does")
+    return module
+
+
+def _run_module(module, num_heads, query, key, value, mask=None):
+    return module(query, key, value) if mask is None else module(query, key, value, mask)
+
+
+def padding_mask(lengths, m):
+    """(batch, 1, 1, m) bool mask, True for the first lengths[i] keys of sequence i."""
+    return (torch.arange(m)[None, :] < torch.tensor(lengths)[:, None])[:, None, None, :]
+
+
+def MultiHeadAttention(cls, hidden=False):  # noqa: N802 (named after the class it checks)
+    __tracebackhide__ = True
+    if not inspect.isclass(cls):
+        raise ExerciseFailed(f"MultiHeadAttention should be a class (a subclass of nn.Module), "
+                             f"but it is a {type(cls).__name__}")
+    if not issubclass(cls, _Module):
+        raise ExerciseFailed("MultiHeadAttention should subclass nn.Module: class MultiHeadAttention(nn.Module)")
+
+    def case(label, embed, heads, n, m, mask=None, kdim=None, vdim=None, cross=True, seed=0):
+        module = _build(cls, embed, heads, kdim, vdim, seed=seed)
+        query = randn(2, n, embed, seed=50 + seed)
+        key = randn(2, m, kdim or embed, seed=60 + seed) if cross else query
+        value = randn(2, m, vdim or embed, seed=70 + seed) if cross else query
+        return Case(label, (module, heads, query, key, value, mask))
+
+    cases = [
+        case("self-attention on a batch of 2 sequences of 4 tokens, embed_dim=8, 2 heads, no mask",
+             8, 2, 4, 4, cross=False),
+        case("the same with a causal mask (4, 4)", 8, 2, 4, 4, mask=bb.causal_mask(4), cross=False),
+    ]
+    if hidden:
+        cases = [
+            case("cross-attention: 3 queries attend to 5 keys, key and value different tensors, "
+                 "embed_dim=8, 4 heads, no mask", 8, 4, 3, 5, seed=1),
+            case("cross-attention with a key padding mask of shape (2, 1, 1, 5): the two sequences "
+                 "have 3 and 4 real keys", 8, 2, 3, 5, mask=padding_mask([3, 4], 5), seed=2),
+            case("kdim=6 and vdim=10 different from embed_dim=12, 3 heads, 4 queries, 5 keys, "
+                 "padding mask (2, 1, 1, 5)", 12, 3, 4, 5, mask=padding_mask([2, 5], 5),
+                 kdim=6, vdim=10, seed=3),
+            case("self-attention with a causal mask combined with padding, mask shape (2, 1, 5, 5)",
+                 12, 4, 5, 5, mask=bb.causal_mask(5) & padding_mask([3, 5], 5), cross=False, seed=4),
+            case("one head (num_heads=1), cross-attention with a causal-shaped (4, 6) mask",
+                 6, 1, 4, 6, mask=torch.ones(4, 6, dtype=torch.bool).tril(2), seed=5),
+            case("heads of one feature each (embed_dim=num_heads=4)", 4, 4, 3, 5, seed=6),
+        ]
+
+    def variant(**how):
+        return lambda *args: _variant(*args, **how)
+
+    inverted = ("the mask is inverted: in this course True means MAY attend, so fill the scores where "
+                "the mask is False (~mask) with -inf (torch.nn.MultiheadAttention's boolean masks mean "
+                "the opposite)")
+    mistakes = [
+        Mistake("you did not scale the scores: divide q @ k^T by sqrt(d_head)", variant(scale="none")),
+        Mistake("you scaled by sqrt(embed_dim); each head's dot products have only d_head = "
+                "embed_dim / num_heads terms, so divide by sqrt(d_head)", variant(scale="embed")),
+        Mistake("you divided the scores by d_head; divide by sqrt(d_head)", variant(scale="d_head_squared")),
+        Mistake("you forgot the output projection: return self.w_o(merged heads)", variant(out_proj=False)),
+        Mistake("you merged the heads without transposing: (batch, heads, seq, d_head) needs "
+                ".transpose(1, 2) before the reshape to (batch, seq, embed_dim)",
+                variant(merge=lambda x: x.reshape(x.shape[0], x.shape[2], -1))),
+        Mistake("you split into heads without transposing: reshaping straight to (batch, heads, seq, "
+                "d_head) scrambles the tokens; view as (batch, seq, heads, d_head), then .transpose(1, 2)",
+                variant(split=lambda x, h: x.reshape(x.shape[0], h, x.shape[1], -1))),
+        Mistake("you attended with one head of width embed_dim: split the projections into num_heads "
+                "heads of d_head features each", variant(heads=1)),
+        Mistake("the mask is ignored: fill the scores where the mask is False with -inf before the softmax",
+                variant(mask_mode="ignored")),
+        Mistake(inverted, variant(mask_mode="inverted")),
+        Mistake(inverted, variant(mask_mode="inverted", nan_safe=False)),
+        Mistake("you filled masked scores with 0, but a score of 0 still gets weight exp(0) after the "
+                "softmax: fill them with float('-inf')", variant(mask_mode="zero")),
+        Mistake("you zeroed the masked weights after the softmax, so the rest no longer sum to 1: "
+                "mask the scores with -inf before the softmax", variant(mask_mode="after")),
+        Mistake("softmax over the wrong axis: dim=-2 normalises over the queries; each query's weights "
+                "over the keys (dim=-1) must sum to 1", variant(softmax_dim=-2)),
+        Mistake("softmax over the wrong axis: dim=1 is the heads axis in (batch, heads, n, m); each "
+                "query's weights over the keys (dim=-1) must sum to 1", variant(softmax_dim=1)),
+        Mistake("you computed the keys and values from the query (self-attention only): use "
+                "self.w_k(key) and self.w_v(value), so that cross-attention with other keys works",
+                variant(keys_from="query", values_from="query")),
+        Mistake("you computed the keys from the query: use self.w_k(key)", variant(keys_from="query")),
+        Mistake("you computed the values from the key: use self.w_v(value)", variant(values_from="key")),
+        Mistake("you computed the values from the query: use self.w_v(value)", variant(values_from="query")),
+    ]
+    check("MultiHeadAttention", _run_module, _reference, cases, mistakes)
+    if hidden:
+        check("MultiHeadAttention (compared with torch.nn.MultiheadAttention, batch_first=True)",
+              _run_module, _torch_reference, cases)
+
+
+# ---------------------------------------------------------------- count_attention_flops
+def _flops(n, m, embed_dim, num_heads):
+    d_head = embed_dim // num_heads
+    projections = 2 * n * embed_dim * embed_dim * 2 + 2 * m * embed_dim * embed_dim * 2  # W_q, W_o; W_k, W_v
+    scores = num_heads * 2 * n * m * d_head  # Q_i @ K_i^T for every head
+    weighted_sum = num_heads * 2 * n * m * d_head  # A_i @ V_i for every head
+    return (projections, scores, weighted_sum)
+
+
+def count_attention_flops(fn, hidden=False):
+    cases = [Case("n = m = 10 tokens, embed_dim = 512, 8 heads", (10, 10, 512, 8))]
+    if hidden:
+        cases = [
+            Case("cross-attention: n = 3 queries, m = 7 keys, embed_dim = 12, 3 heads", (3, 7, 12, 3)),
+            Case("one head: n = m = 5, embed_dim = 64", (5, 5, 64, 1)),
+            Case("n = 4 queries, m = 9 keys, embed_dim = 32, 8 heads", (4, 9, 32, 8)),
+        ]
+
+    def half(n, m, e, h):
+        return tuple(x // 2 for x in _flops(n, m, e, h))
+
+    def full_width_heads(n, m, e, h):
+        p, s, w = _flops(n, m, e, h)
+        return (p, s * h, w * h)
+
+    def no_output_projection(n, m, e, h):
+        p, s, w = _flops(n, m, e, h)
+        return (p - 2 * n * e * e, s, w)
+
+    def projections_per_head(n, m, e, h):
+        p, s, w = _flops(n, m, e, h)
+        return (p * h, s, w)
+
+    def self_attention_only(n, m, e, h):
+        return _flops(n, n, e, h)
+
+    def one_head_only(n, m, e, h):
+        p, s, w = _flops(n, m, e, h)
+        return (p, s // h, w // h)
+
+    mistakes = [
+        Mistake("you counted multiply-adds; count a multiply and an add as 2 FLOPs: an (a x b) @ (b x c) "
+                "product costs 2*a*b*c", half),
+        Mistake("you gave every head all embed_dim features; a head's dot products have only d_head = "
+                "embed_dim / num_heads terms, so all heads together cost 2*n*m*embed_dim", full_width_heads),
+        Mistake("you forgot the output projection W_o (2*n*embed_dim^2 FLOPs)", no_output_projection),
+        Mistake("you counted a full embed_dim x embed_dim projection per head; the heads share one: "
+                "each head only gets d_head of its output features", projections_per_head),
+        Mistake("you used n for the keys and values; they have m tokens (cross-attention)", self_attention_only),
+        Mistake("you counted the scores and weighted sum of one head only; multiply by num_heads",
+                one_head_only),
+    ]
+    check("count_attention_flops", fn, _flops, cases, mistakes)

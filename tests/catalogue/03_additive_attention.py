@@ -1,0 +1,381 @@
+"""Wrong answers for notebook 03 (additive attention), each a realistic learner attempt."""
+
+from support import WrongAnswer
+
+WRONG_ANSWERS = [
+    # nadaraya_watson
+    WrongAnswer("nadaraya_watson", "softmax over the queries", '''
+def nadaraya_watson(x_query, x_keys, y_values, bandwidth):
+    d = x_query.unsqueeze(1) - x_keys.unsqueeze(0)
+    weights = torch.softmax(-d**2 / (2 * bandwidth**2), dim=0)
+    return weights @ y_values, weights
+''', "normalised over the queries (dim=0)"),
+    WrongAnswer("nadaraya_watson", "distance not squared", '''
+def nadaraya_watson(x_query, x_keys, y_values, bandwidth):
+    d = x_query[:, None] - x_keys[None, :]
+    weights = torch.softmax(-d / (2 * bandwidth**2), dim=-1)
+    return weights @ y_values, weights
+''', "without squaring it"),
+    WrongAnswer("nadaraya_watson", "kernel values not normalised", '''
+def nadaraya_watson(x_query, x_keys, y_values, bandwidth):
+    d = x_query[:, None] - x_keys[None, :]
+    weights = torch.exp(-d**2 / (2 * bandwidth**2))
+    return weights @ y_values, weights
+''', "not normalised"),
+    WrongAnswer("nadaraya_watson", "no broadcasting: query i against key i", '''
+def nadaraya_watson(x_query, x_keys, y_values, bandwidth):
+    weights = torch.softmax(-(x_query - x_keys)**2 / (2 * bandwidth**2), dim=-1)
+    return weights @ y_values, weights
+''', "element by element"),
+    WrongAnswer("nadaraya_watson", "bandwidth not squared", '''
+def nadaraya_watson(x_query, x_keys, y_values, bandwidth):
+    d = x_query[:, None] - x_keys[None, :]
+    weights = torch.softmax(-d**2 / (2 * bandwidth), dim=1)
+    return weights @ y_values, weights
+''', "2 * bandwidth**2"),
+    WrongAnswer("nadaraya_watson", "hand-written softmax underflows", '''
+def nadaraya_watson(x_query, x_keys, y_values, bandwidth):
+    d = x_query[:, None] - x_keys[None, :]
+    k = torch.exp(-(d ** 2) / (2 * bandwidth ** 2))
+    weights = k / k.sum(dim=1, keepdim=True)
+    return weights @ y_values, weights
+''', "exp underflowed"),
+    # masked_softmax
+    WrongAnswer("masked_softmax", "mask ignored", '''
+def masked_softmax(scores, valid_lens=None):
+    return torch.softmax(scores, dim=-1)
+''', "ignored valid_lens"),
+    WrongAnswer("masked_softmax", "off by one (<=)", '''
+def masked_softmax(scores, valid_lens=None):
+    if valid_lens is None:
+        return torch.softmax(scores, dim=-1)
+    b, n, m = scores.shape
+    if valid_lens.dim() == 1:
+        valid_lens = valid_lens.unsqueeze(1).repeat(1, n)
+    keep = torch.arange(m)[None, None, :] <= valid_lens[:, :, None]
+    weights = torch.softmax(scores.masked_fill(~keep, float("-inf")), dim=-1)
+    return torch.where(keep, weights, torch.zeros_like(weights))
+''', "off by one"),
+    WrongAnswer("masked_softmax", "masked scores set to 0", '''
+def masked_softmax(scores, valid_lens=None):
+    if valid_lens is None:
+        return torch.softmax(scores, dim=-1)
+    b, n, m = scores.shape
+    if valid_lens.dim() == 1:
+        valid_lens = valid_lens[:, None].expand(b, n)
+    keep = torch.arange(m) < valid_lens[:, :, None]
+    return torch.softmax(scores * keep, dim=-1)
+''', "set masked scores to 0"),
+    WrongAnswer("masked_softmax", "fill with -1e6: empty rows uniform", '''
+def masked_softmax(scores, valid_lens=None):
+    if valid_lens is None:
+        return torch.softmax(scores, dim=-1)
+    shape = scores.shape
+    if valid_lens.dim() == 1:
+        valid_lens = torch.repeat_interleave(valid_lens, shape[1])
+    else:
+        valid_lens = valid_lens.reshape(-1)
+    flat = scores.reshape(-1, shape[-1])
+    mask = torch.arange(shape[-1])[None, :] < valid_lens[:, None]
+    flat = flat.masked_fill(~mask, -1e6)
+    return torch.softmax(flat.reshape(shape), dim=-1)
+''', "came out uniform"),
+    WrongAnswer("masked_softmax", "fill with -inf: empty rows NaN", '''
+def masked_softmax(scores, valid_lens=None):
+    if valid_lens is None:
+        return torch.softmax(scores, dim=-1)
+    b, n, m = scores.shape
+    if valid_lens.dim() == 1:
+        valid_lens = valid_lens[:, None].expand(b, n)
+    mask = torch.arange(m) >= valid_lens[..., None]
+    scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1)
+''', "gave NaN"),
+    WrongAnswer("masked_softmax", "zeroed after the softmax, no renormalising", '''
+def masked_softmax(scores, valid_lens=None):
+    weights = torch.softmax(scores, dim=-1)
+    if valid_lens is None:
+        return weights
+    b, n, m = scores.shape
+    if valid_lens.dim() == 1:
+        valid_lens = valid_lens[:, None].expand(b, n)
+    keep = torch.arange(m) < valid_lens[:, :, None]
+    return weights * keep
+''', "without renormalising"),
+    WrongAnswer("masked_softmax", "only (batch,) valid_lens handled", '''
+def masked_softmax(scores, valid_lens=None):
+    if valid_lens is None:
+        return torch.softmax(scores, dim=-1)
+    keep = torch.arange(scores.shape[-1])[None, None, :] < valid_lens[:, None, None]
+    weights = torch.softmax(scores.masked_fill(~keep, float("-inf")), dim=-1)
+    return torch.where(keep, weights, 0.0)
+''', "one length per query"),
+    # additive_attention
+    WrongAnswer("additive_attention", "no unsqueeze before adding", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = torch.tanh(self.W_q(queries) + self.W_k(keys))
+        scores = self.w_v(features).squeeze(-1)
+        self.attention_weights = masked_softmax(scores, valid_lens)
+        return torch.bmm(self.attention_weights, values)
+''', "without unsqueeze"),
+    WrongAnswer("additive_attention", "tanh missing", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1)
+        scores = self.w_v(features).squeeze(-1)
+        self.attention_weights = masked_softmax(scores, valid_lens)
+        return torch.bmm(self.attention_weights, values)
+''', "left out the tanh"),
+    WrongAnswer("additive_attention", "softmax over the queries, mask dropped", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = torch.tanh(self.W_q(queries)[:, :, None, :] + self.W_k(keys)[:, None, :, :])
+        scores = self.w_v(features).squeeze(-1)
+        self.attention_weights = torch.softmax(scores, dim=1)
+        return self.attention_weights @ values
+''', "normalised over the queries (dim=1)"),
+    WrongAnswer("additive_attention", "mask ignored", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
+        scores = self.w_v(features).squeeze(-1)
+        self.attention_weights = torch.softmax(scores, dim=-1)
+        return self.attention_weights @ values
+''', "ignored valid_lens"),
+    WrongAnswer("additive_attention", "transposed weights (the source's alpha^T V)", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
+        scores = self.w_v(features).squeeze(-1)
+        self.attention_weights = masked_softmax(scores, valid_lens)
+        return torch.bmm(self.attention_weights.transpose(1, 2), values)
+''', "spot the bug: you computed alpha^T V"),
+    WrongAnswer("additive_attention", "weights not stored", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
+        attention_weights = masked_softmax(self.w_v(features).squeeze(-1), valid_lens)
+        return attention_weights @ values
+''', "did not store its weights"),
+    WrongAnswer("additive_attention", "scores stored instead of weights", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
+        self.attention_weights = self.w_v(features).squeeze(-1)
+        return masked_softmax(self.attention_weights, valid_lens) @ values
+''', "holds the scores"),
+    WrongAnswer("additive_attention", "projections with bias", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens)
+        self.W_k = nn.Linear(key_size, num_hiddens)
+        self.w_v = nn.Linear(num_hiddens, 1)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
+        self.attention_weights = masked_softmax(self.w_v(features).squeeze(-1), valid_lens)
+        return self.attention_weights @ values
+''', "has a bias"),
+    WrongAnswer("additive_attention", "hidden features summed instead of w_v", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
+        self.attention_weights = masked_softmax(features.sum(dim=-1), valid_lens)
+        return self.attention_weights @ values
+''', "summed the hidden features"),
+    # tanh_attention
+    WrongAnswer("tanh_attention", "transposed weights (the source's alpha^T V)", '''
+class TanhAttention(nn.Module):
+    def __init__(self, in_dim, att_dim):
+        super().__init__()
+        self.query = nn.Linear(in_dim, att_dim)
+        self.key = nn.Linear(in_dim, att_dim)
+        self.value = nn.Linear(in_dim, att_dim)
+        for layer in (self.query, self.key, self.value):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        q, k, v = torch.tanh(self.query(x)), torch.tanh(self.key(x)), torch.tanh(self.value(x))
+        alpha = torch.softmax(torch.bmm(q, k.permute(0, 2, 1)), dim=2)
+        z = torch.bmm(alpha.permute(0, 2, 1), v)
+        return z, z.sum(dim=1)
+''', "spot the bug: you computed alpha^T V"),
+    WrongAnswer("tanh_attention", "softmax normalised over the whole matrix", '''
+class TanhAttention(nn.Module):
+    def __init__(self, in_dim, att_dim):
+        super().__init__()
+        self.query = nn.Linear(in_dim, att_dim)
+        self.key = nn.Linear(in_dim, att_dim)
+        self.value = nn.Linear(in_dim, att_dim)
+        for layer in (self.query, self.key, self.value):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        q, k, v = torch.tanh(self.query(x)), torch.tanh(self.key(x)), torch.tanh(self.value(x))
+        e = torch.exp(q @ k.transpose(1, 2))
+        alpha = e / e.sum(dim=(1, 2), keepdim=True)
+        z = alpha @ v
+        return z, z.sum(dim=1)
+''', "normaliser sums over every entry"),
+    WrongAnswer("tanh_attention", "scaled by sqrt(d) out of habit", '''
+class TanhAttention(nn.Module):
+    def __init__(self, in_dim, att_dim):
+        super().__init__()
+        self.query = nn.Linear(in_dim, att_dim)
+        self.key = nn.Linear(in_dim, att_dim)
+        self.value = nn.Linear(in_dim, att_dim)
+        for layer in (self.query, self.key, self.value):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        q, k, v = torch.tanh(self.query(x)), torch.tanh(self.key(x)), torch.tanh(self.value(x))
+        z = F.scaled_dot_product_attention(q, k, v)
+        return z, z.sum(dim=1)
+''', "no 1/sqrt(d) scaling"),
+    WrongAnswer("tanh_attention", "tanh missing", '''
+class TanhAttention(nn.Module):
+    def __init__(self, in_dim, att_dim):
+        super().__init__()
+        self.query = nn.Linear(in_dim, att_dim)
+        self.key = nn.Linear(in_dim, att_dim)
+        self.value = nn.Linear(in_dim, att_dim)
+        for layer in (self.query, self.key, self.value):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        q, k, v = self.query(x), self.key(x), self.value(x)
+        z = torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
+        return z, z.sum(dim=1)
+''', "left out the tanh"),
+    WrongAnswer("tanh_attention", "global feature is a mean", '''
+class TanhAttention(nn.Module):
+    def __init__(self, in_dim, att_dim):
+        super().__init__()
+        self.query = nn.Linear(in_dim, att_dim)
+        self.key = nn.Linear(in_dim, att_dim)
+        self.value = nn.Linear(in_dim, att_dim)
+        for layer in (self.query, self.key, self.value):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        q, k, v = torch.tanh(self.query(x)), torch.tanh(self.key(x)), torch.tanh(self.value(x))
+        z = torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
+        return z, z.mean(dim=1)
+''', "global feature is a mean"),
+    WrongAnswer("tanh_attention", "default init instead of Xavier", '''
+class TanhAttention(nn.Module):
+    def __init__(self, in_dim, att_dim):
+        super().__init__()
+        self.query = nn.Linear(in_dim, att_dim)
+        self.key = nn.Linear(in_dim, att_dim)
+        self.value = nn.Linear(in_dim, att_dim)
+        for layer in (self.query, self.key, self.value):
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        q, k, v = torch.tanh(self.query(x)), torch.tanh(self.key(x)), torch.tanh(self.value(x))
+        z = torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
+        return z, z.sum(dim=1)
+''', "does not look Xavier-uniform"),
+    WrongAnswer("tanh_attention", "softmax over the queries", '''
+class TanhAttention(nn.Module):
+    def __init__(self, in_dim, att_dim):
+        super().__init__()
+        self.query = nn.Linear(in_dim, att_dim)
+        self.key = nn.Linear(in_dim, att_dim)
+        self.value = nn.Linear(in_dim, att_dim)
+        for layer in (self.query, self.key, self.value):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        q, k, v = torch.tanh(self.query(x)), torch.tanh(self.key(x)), torch.tanh(self.value(x))
+        z = torch.bmm(torch.softmax(torch.bmm(q, k.transpose(1, 2)), dim=1), v)
+        return z, z.sum(dim=1)
+''', "normalised over the queries (dim=1)"),
+    WrongAnswer("tanh_attention", "global feature summed over features", '''
+class TanhAttention(nn.Module):
+    def __init__(self, in_dim, att_dim):
+        super().__init__()
+        self.query = nn.Linear(in_dim, att_dim)
+        self.key = nn.Linear(in_dim, att_dim)
+        self.value = nn.Linear(in_dim, att_dim)
+        for layer in (self.query, self.key, self.value):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        q, k, v = torch.tanh(self.query(x)), torch.tanh(self.key(x)), torch.tanh(self.value(x))
+        z = torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
+        return z, z.sum(dim=-1)
+''', "sums the wrong axis"),
+]
+
+# Source 003 gives formulas but no numbers; these are the notebook's own worked examples.
+WORKED_EXAMPLES = {
+    # query 1.0 scores keys [0, 1, 2, 3] as -2 * distance**2 = [-2, 0, -2, -8]; query 2.5 as
+    # [-12.5, -4.5, -0.5, -0.5]; values are keys**2.
+    "toy_weights": [[0.1064789, 0.7867783, 0.1064789, 0.0002639],
+                    [0.0000030, 0.0090747, 0.4954611, 0.4954611]],
+    "toy_predictions": [1.2150691, 6.4500694],
+    "masked_softmax(equal_scores, torch.tensor([[1, 3], [2, 4]]))":
+        [[[1.0, 0.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3, 0.0]],
+         [[0.5, 0.5, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25]]],
+    # ten identical keys: uniform weights over the valid ones, so plain averages of value rows
+    "additive_out": [[[2.0, 3.0, 4.0, 5.0]], [[10.0, 11.0, 12.0, 13.0]]],
+}

@@ -1,0 +1,308 @@
+"""Wrong answers for notebook 04 (multi-head attention), each a realistic learner attempt."""
+
+from support import WrongAnswer
+
+WRONG_ANSWERS = [
+    # split_heads
+    WrongAnswer("split_heads", "reshape straight to (b, h, s, d)", '''
+def split_heads(x, num_heads):
+    batch, seq, embed = x.shape
+    return x.reshape(batch, num_heads, seq, embed // num_heads)
+''', "reshaped straight to (batch, heads, seq, d_head)"),
+    WrongAnswer("split_heads", "view without the transpose", '''
+def split_heads(x, num_heads):
+    batch, seq, embed = x.shape
+    return x.view(batch, seq, num_heads, embed // num_heads)
+''', "left the heads axis after seq"),
+    WrongAnswer("split_heads", "heads interleaved (d_head, heads)", '''
+def split_heads(x, num_heads):
+    batch, seq, embed = x.shape
+    return x.view(batch, seq, embed // num_heads, num_heads).permute(0, 3, 1, 2)
+''', "split the features as (d_head, heads)"),
+    WrongAnswer("split_heads", "transpose of the wrong axes", '''
+def split_heads(x, num_heads):
+    batch, seq, embed = x.shape
+    return x.view(batch, seq, num_heads, -1).transpose(2, 3)
+''', "swapped the wrong pair of axes"),
+    # merge_heads
+    WrongAnswer("merge_heads", "reshape without the transpose", '''
+def merge_heads(x):
+    batch, heads, seq, d_head = x.shape
+    return x.reshape(batch, seq, heads * d_head)
+''', "straight to (batch, seq, embed)"),
+    WrongAnswer("merge_heads", "view after transpose", '''
+def merge_heads(x):
+    batch, heads, seq, d_head = x.shape
+    return x.transpose(1, 2).view(batch, seq, heads * d_head)
+''', "view() cannot merge"),
+    WrongAnswer("merge_heads", "heads interleaved", '''
+def merge_heads(x):
+    batch, heads, seq, d_head = x.shape
+    return x.permute(0, 2, 3, 1).reshape(batch, seq, -1)
+''', "interleaved the heads' features"),
+    WrongAnswer("merge_heads", "transpose of the wrong axes", '''
+def merge_heads(x):
+    batch, heads, seq, d_head = x.shape
+    return x.transpose(-1, -2).reshape(batch, seq, heads * d_head)
+''', "swapped the wrong pair of axes"),
+    # MultiHeadAttention
+    WrongAnswer("MultiHeadAttention", "no 1/sqrt(d_head) scaling", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        scores = q @ k.transpose(-2, -1)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        return self.w_o(merge_heads(weights @ v))
+''', "did not scale the scores"),
+    WrongAnswer("MultiHeadAttention", "scaled by sqrt(embed_dim)", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.embed_dim = embed_dim
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.embed_dim)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return self.w_o(merge_heads(torch.softmax(scores, dim=-1) @ v))
+''', "scaled by sqrt(embed_dim)"),
+    WrongAnswer("MultiHeadAttention", "forgot W_o", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        out, _ = attention(q, k, v, mask)
+        return merge_heads(out)
+''', "forgot the output projection"),
+    WrongAnswer("MultiHeadAttention", "merged without the transpose", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        batch, n, embed = query.shape[0], query.shape[1], self.w_o.in_features
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        out, _ = attention(q, k, v, mask)
+        return self.w_o(out.reshape(batch, n, embed))
+''', "merged the heads without transposing"),
+    WrongAnswer("MultiHeadAttention", "mask ignored", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        out, _ = attention(q, k, v)
+        return self.w_o(merge_heads(out))
+''', "the mask is ignored"),
+    WrongAnswer("MultiHeadAttention", "mask inverted (torch's convention)", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(mask, float("-inf"))
+        return self.w_o(merge_heads(torch.softmax(scores, dim=-1) @ v))
+''', "the mask is inverted"),
+    WrongAnswer("MultiHeadAttention", "mask inverted, NaN-safe attention", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        out, _ = attention(q, k, v, None if mask is None else ~mask)
+        return self.w_o(merge_heads(out))
+''', "the mask is inverted"),
+    WrongAnswer("MultiHeadAttention", "softmax over the queries", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=2)
+        return self.w_o(merge_heads(weights @ v))
+''', "softmax over the wrong axis"),
+    WrongAnswer("MultiHeadAttention", "softmax over the heads axis", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return self.w_o(merge_heads(torch.softmax(scores, dim=1) @ v))
+''', "dim=1 is the heads axis"),
+    WrongAnswer("MultiHeadAttention", "self-attention only: keys and values from the query", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        x = query
+        q = split_heads(self.w_q(x), self.num_heads)
+        k = split_heads(self.w_k(x), self.num_heads)
+        v = split_heads(self.w_v(x), self.num_heads)
+        out, _ = attention(q, k, v, mask)
+        return self.w_o(merge_heads(out))
+''', "computed the keys and values from the query"),
+    WrongAnswer("MultiHeadAttention", "kdim and vdim ignored", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(embed_dim, embed_dim)
+        self.w_v = nn.Linear(embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        out, _ = attention(q, k, v, mask)
+        return self.w_o(merge_heads(out))
+''', "kdim was ignored"),
+    WrongAnswer("MultiHeadAttention", "projections without bias", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim, bias=False)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim, bias=False)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim, bias=False)
+        self.w_o = nn.Linear(embed_dim, embed_dim, bias=False)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        out, _ = attention(q, k, v, mask)
+        return self.w_o(merge_heads(out))
+''', "has no bias"),
+    # count_attention_flops
+    WrongAnswer("count_attention_flops", "multiply-adds instead of FLOPs", '''
+def count_attention_flops(n, m, embed_dim, num_heads):
+    d_head = embed_dim // num_heads
+    projections = 2 * n * embed_dim**2 + 2 * m * embed_dim**2
+    scores = num_heads * n * m * d_head
+    weighted_sum = num_heads * n * m * d_head
+    return projections, scores, weighted_sum
+''', "counted multiply-adds"),
+    WrongAnswer("count_attention_flops", "every head as wide as embed_dim", '''
+def count_attention_flops(n, m, embed_dim, num_heads):
+    projections = 4 * n * embed_dim**2 + 4 * m * embed_dim**2
+    scores = num_heads * 2 * n * m * embed_dim
+    weighted_sum = num_heads * 2 * n * m * embed_dim
+    return projections, scores, weighted_sum
+''', "gave every head all embed_dim features"),
+    WrongAnswer("count_attention_flops", "forgot W_o", '''
+def count_attention_flops(n, m, embed_dim, num_heads):
+    d_head = embed_dim // num_heads
+    projections = 2 * n * embed_dim**2 + 2 * 2 * m * embed_dim**2
+    scores = num_heads * 2 * n * m * d_head
+    weighted_sum = num_heads * 2 * n * m * d_head
+    return projections, scores, weighted_sum
+''', "forgot the output projection"),
+    WrongAnswer("count_attention_flops", "n used for the keys", '''
+def count_attention_flops(n, m, embed_dim, num_heads):
+    projections = 4 * 2 * n * embed_dim * embed_dim
+    scores = 2 * n * n * embed_dim
+    weighted_sum = 2 * n * n * embed_dim
+    return projections, scores, weighted_sum
+''', "used n for the keys"),
+]
+
+# No source gives numbers for multi-head attention; these are the notebook's own examples
+# (10 tokens of 512 features, the sizes of source 001's single-head module).
+WORKED_EXAMPLES = {
+    "split_heads(counting, 2)[0, 1, 2]": [20.0, 21.0, 22.0, 23.0],
+    "merge_heads(split_heads(counting, 2))[0, 1]": [8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0],
+    "list(count_attention_flops(10, 10, 512, 8))": [20971520, 102400, 102400],
+    "[param_counts[h] for h in (1, 2, 4, 8)]": [1050624, 1050624, 1050624, 1050624],
+}
