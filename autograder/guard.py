@@ -1,0 +1,88 @@
+"""Tamper guard: the grader's tools cannot be replaced by the code being graded.
+
+Under stock nbgrader a learner can win full marks by monkeypatching what the tests call
+(`torch.allclose = lambda *a, **k: True`, replacing a check, patching `builtins`). Our grader
+snapshots the namespaces the tests rely on before any learner code runs; before every test cell
+it puts them back, and after every test cell it looks again: a test during which they changed
+scores 0 with a message saying so.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import pkgutil
+import types
+
+import numpy
+import numpy.testing
+import torch
+import torch.nn.functional
+import torch.testing
+
+from . import building_blocks, checking, exercises
+
+_MISSING = object()
+
+
+def guarded_objects() -> list[object]:
+    """Modules and classes whose attributes the tests use (directly or through the checks)."""
+    modules = [importlib.import_module(f"{exercises.__name__}.{m.name}")
+               for m in pkgutil.iter_modules(exercises.__path__)]
+    return [builtins, torch, torch.nn.functional, torch.testing, torch.Tensor, torch.nn.Module,
+            numpy, numpy.testing, checking, building_blocks, exercises, *modules]
+
+
+def _attributes(obj) -> dict:
+    return dict(vars(obj))
+
+
+class Guard:
+    """A snapshot of `objects`' attributes that can be checked and restored."""
+
+    def __init__(self, objects=None):
+        self.objects = list(objects if objects is not None else guarded_objects())
+        self.snapshot = [(obj, _attributes(obj)) for obj in self.objects]
+
+    def changes(self) -> list[str]:
+        """Names of guarded attributes that were replaced, removed or added (new submodules,
+        which imports add lazily, do not count)."""
+        changed = []
+        for obj, saved in self.snapshot:
+            now = vars(obj)
+            label = getattr(obj, "__name__", repr(obj))
+            for name, value in saved.items():
+                if now.get(name, _MISSING) is not value:
+                    changed.append(f"{label}.{name}")
+            for name in now.keys() - saved.keys():
+                if not isinstance(now[name], types.ModuleType):
+                    changed.append(f"{label}.{name}")
+        return changed
+
+    def restore(self) -> None:
+        """Put every guarded attribute back as it was when the snapshot was taken."""
+        for obj, saved in self.snapshot:
+            now = vars(obj)
+            for name, value in saved.items():
+                if now.get(name, _MISSING) is not value:
+                    self._set(obj, name, value)
+            for name in list(now.keys() - saved.keys()):
+                if not isinstance(now[name], types.ModuleType):
+                    self._delete(obj, name)
+
+    @staticmethod
+    def _set(obj, name, value):
+        if isinstance(obj, types.ModuleType):
+            obj.__dict__[name] = value
+        else:
+            setattr(obj, name, value)
+
+    @staticmethod
+    def _delete(obj, name):
+        if isinstance(obj, types.ModuleType):
+            obj.__dict__.pop(name, None)
+        else:
+            try:
+                delattr(obj, name)
+            except (AttributeError, TypeError):
+                pass
