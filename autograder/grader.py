@@ -170,7 +170,9 @@ def read_submission(path: Path):
     if not isinstance(data, dict) or "cells" not in data:
         raise ValueError("the file is JSON but not a Jupyter notebook (it has no cells)")
     try:
-        return nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():  # e.g. duplicate cell ids, which nbformat repairs
+            warnings.simplefilter("ignore")
+            return nbformat.reads(text, as_version=4)
     except Exception as err:  # nbformat raises several kinds
         raise ValueError(f"the notebook could not be read: {err}")
 
@@ -232,7 +234,7 @@ def _on_alarm(signum, frame):
 
 def _describe_error(error: BaseException) -> str:
     if isinstance(error, _CellTimeout):
-        return f"the cell ran longer than {CELL_TIMEOUT} s and was stopped (an endless loop?)"
+        return "a cell ran longer than its time limit and was stopped (an endless loop?)"
     if isinstance(error, NotImplementedError):
         return "not done yet: the exercise still raises NotImplementedError"
     text = str(error).strip()
@@ -247,9 +249,9 @@ def _harmful_stderr(text: str) -> bool:
     return bool(text) and not re.search(WARNING_PATTERN, text)
 
 
-def _run_cell(shell, text: str):
+def _run_cell(shell, text: str, timeout: int):
     out, err = _Bounded(), _Bounded()
-    signal.alarm(CELL_TIMEOUT)
+    signal.alarm(timeout)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             result = shell.run_cell(text, store_history=False, silent=False)
@@ -264,33 +266,36 @@ def _run_cell(shell, text: str):
     return out, err, error, value
 
 
-def _child(conn, cells: list[PlannedCell]) -> None:
+def _child(conn, cells: list[PlannedCell], cell_timeout: int) -> None:
     """Run one notebook's cells and send one message per test cell, then 'done'."""
     shell, guard = _WARM["shell"], _WARM["guard"]
     signal.signal(signal.SIGALRM, _on_alarm)
-    protected = {}
+    protected, answer_errors = {}, {}
     for cell in cells:
         if cell.kind == "test":
-            replaced = guard.changes()
-            if replaced:  # learner code patched the tools: put them back, and say so
-                conn.send(("tampered", replaced))
-                guard.restore()
-            shell.user_ns.update(protected)
+            shell.user_ns.update(protected)  # the course's names (e.g. `check`), as its cells set them
         before = dict(shell.user_ns) if cell.kind != "learner" else None
-        out, err, error, value = _run_cell(shell, cell.source)
+        out, err, error, value = _run_cell(shell, cell.source, cell_timeout)
+        replaced = guard.changes()
+        if replaced:  # the cell patched the grader's tools: put them back first, and say so
+            guard.restore()
+            conn.send(("tampered", replaced))
         if isinstance(error, SystemExit) or getattr(shell, "exit_now", False):
             conn.send(("exited", "the notebook called sys.exit() / exit()"))
             return
+        if cell.kind == "learner" and cell.grade_id and error is not None:
+            answer_errors[cell.grade_id] = _describe_error(error)
         if before is not None:  # remember what the course's own cells defined
             protected.update({k: v for k, v in shell.user_ns.items() if before.get(k, _MISSING) is not v})
         if cell.kind == "test":
-            tampered = guard.changes()
-            if tampered:
-                guard.restore()
-                message = "the grader's tools were modified while this test ran: " + ", ".join(tampered[:5])
-                conn.send(("cell", cell.grade_id, 0.0, message, tampered))
+            if replaced:
+                message = "the grader's tools were modified while this test ran: " + ", ".join(replaced[:5])
+                conn.send(("cell", cell.grade_id, 0.0, message, replaced))
             elif error is not None:
-                conn.send(("cell", cell.grade_id, 0.0, _describe_error(error), []))
+                message = _describe_error(error)
+                if cell.exercise in answer_errors:  # the real cause is in the answer cell
+                    message = f"your answer cell failed first: {answer_errors[cell.exercise]}\n{message}"
+                conn.send(("cell", cell.grade_id, 0.0, message, []))
             elif _harmful_stderr(err.getvalue()):
                 conn.send(("cell", cell.grade_id, 0.0, "the test wrote to stderr: " + err.getvalue()[:300], []))
             else:
@@ -303,9 +308,9 @@ def _child(conn, cells: list[PlannedCell]) -> None:
     conn.send(("done",))
 
 
-def _child_main(conn, cells):
+def _child_main(conn, cells, cell_timeout):
     try:
-        _child(conn, cells)
+        _child(conn, cells, cell_timeout)
     finally:
         conn.close()
         os._exit(0)  # skip atexit handlers and buffers inherited from the parent
@@ -367,7 +372,7 @@ class _Running:
             cell.points, cell.passed = 0.0, False
 
 
-def grade(submissions: list[Submission], jobs: int = 1, progress=None,
+def grade(submissions: list[Submission], jobs: int = 1, progress=None, cell_timeout: int = CELL_TIMEOUT,
           notebook_timeout: float = NOTEBOOK_TIMEOUT) -> list[NotebookResult]:
     """Grade every submission, `jobs` at a time; returns results in the same order."""
     warm_up()
@@ -401,7 +406,7 @@ def grade(submissions: list[Submission], jobs: int = 1, progress=None,
                 finish(index, result)
                 continue
             parent_end, child_end = context.Pipe(duplex=False)
-            process = context.Process(target=_child_main, args=(child_end, cells), daemon=True)
+            process = context.Process(target=_child_main, args=(child_end, cells, cell_timeout), daemon=True)
             process.start()
             child_end.close()
             running[index] = _Running(sub, result, process, parent_end, started)

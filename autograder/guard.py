@@ -23,6 +23,9 @@ import torch.testing
 from . import building_blocks, checking, exercises
 
 _MISSING = object()
+# Bound now, before any learner code runs: the guard must work even when builtins are patched.
+_vars, _isinstance, _setattr, _delattr, _getattr = vars, isinstance, setattr, delattr, getattr
+_dict, _list, _ModuleType = dict, list, types.ModuleType
 
 
 def guarded_objects() -> list[object]:
@@ -34,7 +37,7 @@ def guarded_objects() -> list[object]:
 
 
 def _attributes(obj) -> dict:
-    return dict(vars(obj))
+    return _dict(_vars(obj))
 
 
 class Guard:
@@ -49,40 +52,40 @@ class Guard:
         which imports add lazily, do not count)."""
         changed = []
         for obj, saved in self.snapshot:
-            now = vars(obj)
-            label = getattr(obj, "__name__", repr(obj))
+            now = _vars(obj)
+            label = _getattr(obj, "__name__", "?")
             for name, value in saved.items():
                 if now.get(name, _MISSING) is not value:
                     changed.append(f"{label}.{name}")
             for name in now.keys() - saved.keys():
-                if not isinstance(now[name], types.ModuleType):
+                if not _isinstance(now[name], _ModuleType):
                     changed.append(f"{label}.{name}")
         return changed
 
     def restore(self) -> None:
         """Put every guarded attribute back as it was when the snapshot was taken."""
         for obj, saved in self.snapshot:
-            now = vars(obj)
+            now = _vars(obj)
             for name, value in saved.items():
                 if now.get(name, _MISSING) is not value:
                     self._set(obj, name, value)
-            for name in list(now.keys() - saved.keys()):
-                if not isinstance(now[name], types.ModuleType):
+            for name in _list(now.keys() - saved.keys()):
+                if not _isinstance(now[name], _ModuleType):
                     self._delete(obj, name)
 
     @staticmethod
     def _set(obj, name, value):
-        if isinstance(obj, types.ModuleType):
+        if _isinstance(obj, _ModuleType):
             obj.__dict__[name] = value
         else:
-            setattr(obj, name, value)
+            _setattr(obj, name, value)
 
     @staticmethod
     def _delete(obj, name):
-        if isinstance(obj, types.ModuleType):
+        if _isinstance(obj, _ModuleType):
             obj.__dict__.pop(name, None)
         else:
             try:
-                delattr(obj, name)
+                _delattr(obj, name)
             except (AttributeError, TypeError):
                 pass

@@ -67,3 +67,19 @@ def test_worked_examples_come_out_of_the_solution(graded, assignment):
         else:
             torch.testing.assert_close(torch.tensor(got[expression]), torch.tensor(value, dtype=torch.float32),
                                        atol=1e-4, rtol=0, msg=lambda m: f"{expression}: {m}")
+
+
+@pytest.mark.parametrize("assignment", by_assignment())
+def test_fast_grader_agrees_with_nbgrader_on_every_honest_submission(graded, assignment):
+    """Differential test: solution, untouched release and the whole wrong-answer catalogue."""
+    from autograder import grader
+
+    batch = graded(assignment)
+    submitted = batch.scratch / "grading" / "submitted"
+    subs = grader.find_submissions(submitted)
+    assert len(subs) == len(batch.results)
+    for ours in grader.grade(subs, jobs=1):
+        theirs = batch.results[ours.student]
+        assert ours.verdict == "graded", ours.message
+        assert {c.grade_id: c.points for c in ours.cells} == theirs.scores, ours.student
+        assert ours.max_score == theirs.max_total
