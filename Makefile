@@ -18,11 +18,13 @@ export JUPYTER_PLATFORM_DIRS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup lab test notebooks clean help
+.PHONY: setup lab test check bench notebooks clean help
 
 help:
 	@echo "make lab        set up on first use, then open JupyterLab on the course"
 	@echo "make test       set up on first use, then run the whole test suite"
+	@echo "make check      grade your notebooks with the hidden tests and see hints (never edits them)"
+	@echo "make bench      time our grader and self-check against stock nbgrader, side by side"
 	@echo "make notebooks  regenerate notebooks/ from solutions/ (keeps edited notebooks safe)"
 	@echo "make clean      remove the virtual environment and every generated folder"
 
@@ -41,6 +43,12 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+check: $(STAMP)
+	$(BIN)/python -m autograder check $(NOTEBOOKS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/grading.py
 
 notebooks: $(STAMP)
 	$(BIN)/python -m autograder release

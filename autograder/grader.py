@@ -30,8 +30,6 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from . import course
 from .nbgrader_setup import CELL_TIMEOUT, WARNING_PATTERN
 
@@ -84,18 +82,31 @@ class PlannedCell:
     exercise: str = ""
 
 
+def _text(source) -> str:
+    """A cell's source: notebooks store it as one string or as a list of lines."""
+    return "".join(source) if isinstance(source, list) else str(source or "")
+
+
+def _cells(nb: dict) -> list[dict]:
+    cells = nb.get("cells")
+    if not isinstance(cells, list):
+        raise ValueError("the notebook's cells are not a list")
+    return [{**c, "source": _text(c.get("source"))} for c in cells if isinstance(c, dict)]
+
+
 class SourceNotebook:
-    """The solutions/ notebook of one assignment: its test and read-only cells, in order."""
+    """The solutions/ notebook of one assignment: its test and read-only cells, in order.
+    (Notebooks are read as plain JSON: nbformat's validator costs seconds to import.)"""
 
     def __init__(self, assignment: str):
         self.assignment = assignment
-        self.cells = nbformat.read(str(course.source_notebook(assignment)), as_version=4).cells
+        self.cells = _cells(json.loads(course.source_notebook(assignment).read_text(encoding="utf-8")))
         self.order = []  # grade ids in source order
         self.protected = {}  # grade id -> PlannedCell, for test and read-only cells
         self.solutions = set()
         exercise = ""
         for cell in self.cells:
-            meta = cell.metadata.get("nbgrader", {})
+            meta = cell.get("metadata", {}).get("nbgrader", {})
             gid = meta.get("grade_id")
             if not gid:
                 continue
@@ -105,7 +116,7 @@ class SourceNotebook:
                 exercise = gid
             elif meta.get("grade") or meta.get("locked"):
                 kind = "test" if meta.get("grade") else "locked"
-                self.protected[gid] = PlannedCell(kind, cell.source, gid, float(meta.get("points", 0)),
+                self.protected[gid] = PlannedCell(kind, cell["source"], gid, float(meta.get("points", 0)),
                                                   exercise if kind == "test" else "")
 
     def tests(self) -> list[PlannedCell]:
@@ -126,23 +137,23 @@ def _grade_id(cell) -> str | None:
     return meta.get("grade_id") if isinstance(meta, dict) else None
 
 
-def plan(nb, src: SourceNotebook) -> list[PlannedCell]:
+def plan(cells: list[dict], src: SourceNotebook) -> list[PlannedCell]:
     """The cells to run for a learner notebook: the learner's order and answers, with every test
     and read-only cell taken from the source, each exactly once, missing ones put back."""
     planned, seen = [], set()
-    for cell in nb.cells:
+    for cell in cells:
         gid = _grade_id(cell)
+        is_code = cell.get("cell_type") == "code"
         if gid in src.protected:
             if gid not in seen:
                 planned.append(src.protected[gid])
                 seen.add(gid)
         elif gid in src.solutions:
             if gid not in seen:
-                text = cell.source if cell.cell_type == "code" else "raise NotImplementedError()"
-                planned.append(PlannedCell("learner", text, gid))
+                planned.append(PlannedCell("learner", cell["source"] if is_code else "raise NotImplementedError()", gid))
                 seen.add(gid)
-        elif cell.cell_type == "code":
-            planned.append(PlannedCell("learner", cell.source))
+        elif is_code:
+            planned.append(PlannedCell("learner", cell["source"]))
     # Put back what was deleted, right after the cell that precedes it in the source.
     for position, gid in enumerate(src.order):
         if gid in seen:
@@ -155,8 +166,8 @@ def plan(nb, src: SourceNotebook) -> list[PlannedCell]:
     return planned
 
 
-def read_submission(path: Path):
-    """The notebook at `path`, or raise ValueError saying in plain words why it cannot be read."""
+def read_submission(path: Path) -> list[dict]:
+    """The cells of the notebook at `path`, or ValueError saying in plain words why it cannot be read."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -169,12 +180,9 @@ def read_submission(path: Path):
         raise ValueError(f"the file is not valid notebook JSON ({err.msg} at line {err.lineno})")
     if not isinstance(data, dict) or "cells" not in data:
         raise ValueError("the file is JSON but not a Jupyter notebook (it has no cells)")
-    try:
-        with warnings.catch_warnings():  # e.g. duplicate cell ids, which nbformat repairs
-            warnings.simplefilter("ignore")
-            return nbformat.reads(text, as_version=4)
-    except Exception as err:  # nbformat raises several kinds
-        raise ValueError(f"the notebook could not be read: {err}")
+    if data.get("nbformat") != 4:
+        raise ValueError(f"the notebook has format version {data.get('nbformat')!r}; version 4 is expected")
+    return _cells(data)
 
 
 # ---------------------------------------------------------------- the warm parent
