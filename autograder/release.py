@@ -36,9 +36,29 @@ def _show(path: Path) -> str:
         return str(path)
 
 
+def has_learner_work(data: bytes) -> bool:
+    """Does this learner notebook hold work: outputs, or an answer cell whose text differs from
+    what nbgrader generated (nbgrader stores a checksum of each generated answer cell)?"""
+    from nbgrader.utils import compute_checksum
+    import nbformat
+
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except Exception:
+        return True  # unreadable: never guess, keep it
+    for cell in nb.cells:
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            return True
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and meta.get("checksum") != compute_checksum(cell):
+            return True
+    return False
+
+
 def place(new: Path, target: Path, committed: bytes | None, stamp: str) -> str:
     """Put a freshly generated notebook at `target`. An existing file that is neither the new
-    version nor `committed` (git's copy) is moved aside first. Returns what happened."""
+    version nor `committed` (git's copy), and that holds learner work, is moved aside first.
+    Returns what happened."""
     fresh = new.read_bytes()
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +67,7 @@ def place(new: Path, target: Path, committed: bytes | None, stamp: str) -> str:
     current = target.read_bytes()
     if current == fresh:
         return f"unchanged {_show(target)}"
-    if current != committed:
+    if current != committed and has_learner_work(current):
         aside = target.with_name(f"{target.stem}.edited-{stamp}.ipynb")
         target.rename(aside)
         target.write_bytes(fresh)

@@ -57,6 +57,8 @@ def test_every_exercise_has_visible_and_hidden_tests_and_catalogued_mistakes(ass
     ids = [support.grade_id(c) for c in cells if support.grade_id(c)]
     assert len(ids) == len(set(ids)), "duplicate grade ids abort a whole autograde batch"
     wrong = support.catalogue(assignment).wrong_answers
+    names = [w.name for w in wrong]
+    assert len(names) == len(set(names)), "wrong answers need unique names (they become student ids)"
     exercises = [i for i, c in enumerate(cells) if nbgrader_meta(c).get("solution")]
     assert exercises
     for n, start in enumerate(exercises):
