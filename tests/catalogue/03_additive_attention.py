@@ -4,7 +4,7 @@ from support import WrongAnswer
 
 WRONG_ANSWERS = [
     # nadaraya_watson
-    WrongAnswer("nadaraya_watson", "softmax over the queries", '''
+    WrongAnswer("nadaraya_watson", "kernel softmax over the queries (dim=0)", '''
 def nadaraya_watson(x_query, x_keys, y_values, bandwidth):
     d = x_query.unsqueeze(1) - x_keys.unsqueeze(0)
     weights = torch.softmax(-d**2 / (2 * bandwidth**2), dim=0)
@@ -125,7 +125,7 @@ class AdditiveAttention(nn.Module):
         self.attention_weights = masked_softmax(scores, valid_lens)
         return torch.bmm(self.attention_weights, values)
 ''', "without unsqueeze"),
-    WrongAnswer("additive_attention", "tanh missing", '''
+    WrongAnswer("additive_attention", "additive: tanh missing", '''
 class AdditiveAttention(nn.Module):
     def __init__(self, query_size, key_size, num_hiddens):
         super().__init__()
@@ -139,7 +139,7 @@ class AdditiveAttention(nn.Module):
         self.attention_weights = masked_softmax(scores, valid_lens)
         return torch.bmm(self.attention_weights, values)
 ''', "left out the tanh"),
-    WrongAnswer("additive_attention", "softmax over the queries, mask dropped", '''
+    WrongAnswer("additive_attention", "additive: softmax over the queries, mask dropped", '''
 class AdditiveAttention(nn.Module):
     def __init__(self, query_size, key_size, num_hiddens):
         super().__init__()
@@ -153,7 +153,7 @@ class AdditiveAttention(nn.Module):
         self.attention_weights = torch.softmax(scores, dim=1)
         return self.attention_weights @ values
 ''', "normalised over the queries (dim=1)"),
-    WrongAnswer("additive_attention", "mask ignored", '''
+    WrongAnswer("additive_attention", "additive: mask ignored", '''
 class AdditiveAttention(nn.Module):
     def __init__(self, query_size, key_size, num_hiddens):
         super().__init__()
@@ -167,7 +167,7 @@ class AdditiveAttention(nn.Module):
         self.attention_weights = torch.softmax(scores, dim=-1)
         return self.attention_weights @ values
 ''', "ignored valid_lens"),
-    WrongAnswer("additive_attention", "transposed weights (the source's alpha^T V)", '''
+    WrongAnswer("additive_attention", "additive: transposed weights (the source's alpha^T V)", '''
 class AdditiveAttention(nn.Module):
     def __init__(self, query_size, key_size, num_hiddens):
         super().__init__()
@@ -234,7 +234,7 @@ class AdditiveAttention(nn.Module):
         return self.attention_weights @ values
 ''', "summed the hidden features"),
     # tanh_attention
-    WrongAnswer("tanh_attention", "transposed weights (the source's alpha^T V)", '''
+    WrongAnswer("tanh_attention", "tanh layer: transposed weights (the source's alpha^T V)", '''
 class TanhAttention(nn.Module):
     def __init__(self, in_dim, att_dim):
         super().__init__()
@@ -285,7 +285,7 @@ class TanhAttention(nn.Module):
         z = F.scaled_dot_product_attention(q, k, v)
         return z, z.sum(dim=1)
 ''', "no 1/sqrt(d) scaling"),
-    WrongAnswer("tanh_attention", "tanh missing", '''
+    WrongAnswer("tanh_attention", "tanh layer: tanh missing on q, k, v", '''
 class TanhAttention(nn.Module):
     def __init__(self, in_dim, att_dim):
         super().__init__()
@@ -332,7 +332,7 @@ class TanhAttention(nn.Module):
         z = torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
         return z, z.sum(dim=1)
 ''', "does not look Xavier-uniform"),
-    WrongAnswer("tanh_attention", "softmax over the queries", '''
+    WrongAnswer("tanh_attention", "tanh layer: softmax over the queries", '''
 class TanhAttention(nn.Module):
     def __init__(self, in_dim, att_dim):
         super().__init__()
