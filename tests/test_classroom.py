@@ -3,8 +3,8 @@ local exchange: generate -> release -> fetch (two students) -> submit -> collect
 -> generate and release feedback -> fetch feedback -> export. The README documents this flow."""
 
 import csv
-import shutil
 
+import nbformat
 import pytest
 
 import support
@@ -35,7 +35,6 @@ def test_whole_classroom_flow(classroom):
         run(home, "fetch_assignment", ASSIGNMENT, "--student", student)
         fetched = home / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
         assert fetched.exists(), f"{student} did not receive the notebook"
-        import nbformat
         nbformat.write(support.submission(support.read(fetched), typed), str(fetched))
         run(home, "submit", ASSIGNMENT, "--student", student)
 
@@ -58,4 +57,3 @@ def test_whole_classroom_flow(classroom):
     rows = {r["student_id"]: r for r in csv.DictReader(open(root / "grades.csv"))}
     assert float(rows["ada"]["score"]) == float(rows["ada"]["max_score"]) > 0
     assert float(rows["bob"]["score"]) == 0
-    shutil.rmtree(root / "ada")
