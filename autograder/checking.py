@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
+import inspect
 import io
 import math
 import warnings
@@ -266,3 +268,23 @@ def expect_shape(label: str, tensor: Any, shape: Sequence[int]) -> None:
         raise ExerciseFailed(f"{label} should be a torch.Tensor, but it is a {type(tensor).__name__}")
     if _shape(tensor) != tuple(shape):
         raise ExerciseFailed(f"{label} has shape {_shape(tensor)}, expected {tuple(shape)}")
+
+
+def _learner_facing(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def check_function(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ExerciseFailed as failure:  # re-raised here: the traceback stops at this frame
+            raise ExerciseFailed(str(failure)) from None
+
+    return check_function
+
+
+def learner_facing(namespace: dict) -> None:
+    """Call at the end of an exercises module: wraps its public check functions so a failure
+    shows the learner the message and one short frame, not the checker's internals."""
+    for name, fn in list(namespace.items()):
+        if (inspect.isfunction(fn) and not name.startswith("_")
+                and fn.__module__ == namespace["__name__"]):
+            namespace[name] = _learner_facing(fn)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .. import building_blocks as ref
-from ..checking import Case, ExerciseFailed, Mistake, check, randn
+from ..checking import Case, ExerciseFailed, Mistake, check, learner_facing, randn
 
 # Source 000's worked example (../shared/WORKED_EXAMPLES.md).
 X = [[1, 0, 1, 0], [0, 2, 0, 2], [1, 1, 1, 1]]
@@ -294,3 +294,6 @@ def fixed_attention(fn, hidden=False):
                 keep(scale=True)),
     ]
     check("fixed_attention", fn, right, cases, mistakes)
+
+
+learner_facing(globals())

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from ..checking import Case, Mistake, check, randn
+from ..checking import Case, Mistake, check, learner_facing, randn
 
 # ---------------------------------------------------------------- references
 # Small word-vector-like embeddings used in the notebook's worked example.
@@ -200,3 +200,6 @@ def stable_softmax(fn, hidden=False):
                 lambda x, dim=-1: x / x.sum(dim=dim, keepdim=True)),
     ]
     check("stable_softmax", fn, _softmax, cases, mistakes)
+
+
+learner_facing(globals())
