@@ -11,7 +11,7 @@ import math
 import torch
 
 from ..building_blocks import sinusoidal_encoding as _sinusoidal
-from ..checking import Case, Mistake, check, randn
+from ..checking import Case, Mistake, check, learner_facing, randn
 
 # ---------------------------------------------------------------- references
 # Permutations used by the checks. None of them is its own inverse, so applying the inverse
@@ -126,9 +126,12 @@ def sinusoidal_encoding(fn, hidden=False):
             Case("a single position (t = 0), dim 2", (1, 2)),
         ]
 
-    def integer_table(num_positions, dim):
-        table = _sinusoidal(num_positions, dim)
-        return table.long()
+    def multiplied(num_positions, dim):  # in float32, like the learner: the angles are huge
+        t = torch.arange(num_positions, dtype=torch.float32)[:, None]  # (T, 1)
+        angles = t * 10000.0 ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim)  # (T, dim/2)
+        table = torch.zeros(num_positions, dim)
+        table[:, 0::2], table[:, 1::2] = angles.sin(), angles.cos()
+        return table
 
     mistakes = [
         Mistake("you swapped sin and cos: even columns 2i hold sin, odd columns 2i+1 hold cos",
@@ -147,14 +150,14 @@ def sinusoidal_encoding(fn, hidden=False):
                 lambda T, d: _table(T, d, torch.ones(d // 2, dtype=torch.float64))),
         Mistake("you multiplied by 10000^(2i/dim) instead of dividing: the angle is "
                 "t / 10000^(2i/dim), the frequencies shrink along the columns",
-                lambda T, d: _table(T, d, 1 / _frequencies(d))),
+                multiplied),
         Mistake("you used base 1000; the original transformer uses 10000",
                 lambda T, d: _table(T, d, _frequencies(d, base=1000.0))),
         Mistake("your positions start at 1; the first position is t = 0 (torch.arange(num_positions))",
                 lambda T, d: _table(T, d, _frequencies(d), first=1)),
-        Mistake("the table has an integer dtype, so every sin and cos was truncated; build it in "
-                "float32 (e.g. torch.zeros(num_positions, dim))", integer_table),
     ]
+    # An integer table needs no entry here: the comparison itself reports the wrong dtype, and a
+    # Mistake returning integers would "reproduce" any answer once the answer is cast to int.
     check("sinusoidal_encoding", fn, _sinusoidal, cases, mistakes)
 
 
@@ -246,3 +249,6 @@ def min_pairwise_distance(fn, hidden=False):
                 "sqrt(sum of squares)", manhattan),
     ]
     check("min_pairwise_distance", fn, _min_distance, cases, mistakes, atol=1e-4, rtol=1e-3)
+
+
+learner_facing(globals())

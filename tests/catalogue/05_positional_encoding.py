@@ -26,7 +26,7 @@ def permute_tokens(x, perm):
     WrongAnswer("permute_tokens", "x[:, perm] (features for 2-D input)", '''
 def permute_tokens(x, perm):
     return x[:, perm]
-''', "permuted the feature axis"),
+''', "indexed axis 1 (x[:, perm])"),
     # sinusoidal_encoding
     WrongAnswer("sinusoidal_encoding", "column index in the exponent", '''
 def sinusoidal_encoding(num_positions, dim):
@@ -82,7 +82,7 @@ def sinusoidal_encoding(num_positions, dim):
     pe[:, 0::2] = torch.sin(pos * freq)
     pe[:, 1::2] = torch.cos(pos * freq)
     return pe
-''', "integer dtype"),
+''', "the result has dtype torch.int64, but it should be torch.float32"),
     WrongAnswer("sinusoidal_encoding", "base 1000", '''
 def sinusoidal_encoding(num_positions, dim):
     pos = torch.arange(num_positions, dtype=torch.float32)[:, None]
