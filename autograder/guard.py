@@ -23,6 +23,10 @@ import torch.testing
 from . import building_blocks, checking, exercises
 
 _MISSING = object()
+# Attributes torch itself re-binds on a lazy import (importing torch._dynamo, e.g. through
+# FlopCounterMode, wraps torch.manual_seed). No check depends on them: checks draw their
+# random inputs from private generators.
+_REBOUND_BY_TORCH = {("torch", "manual_seed")}
 # Bound now, before any learner code runs: the guard must work even when builtins are patched.
 _vars, _isinstance, _setattr, _delattr, _getattr = vars, isinstance, setattr, delattr, getattr
 _dict, _list, _ModuleType = dict, list, types.ModuleType
@@ -45,7 +49,13 @@ class Guard:
 
     def __init__(self, objects=None):
         self.objects = list(objects if objects is not None else guarded_objects())
-        self.snapshot = [(obj, _attributes(obj)) for obj in self.objects]
+        self.snapshot = []
+        for obj in self.objects:
+            saved = _attributes(obj)
+            for module, name in _REBOUND_BY_TORCH:
+                if _getattr(obj, "__name__", None) == module:
+                    saved.pop(name, None)
+            self.snapshot.append((obj, saved))
 
     def changes(self) -> list[str]:
         """Names of guarded attributes that were replaced, removed or added (new submodules,
@@ -58,7 +68,7 @@ class Guard:
                 if now.get(name, _MISSING) is not value:
                     changed.append(f"{label}.{name}")
             for name in now.keys() - saved.keys():
-                if not _isinstance(now[name], _ModuleType):
+                if not _isinstance(now[name], _ModuleType) and (label, name) not in _REBOUND_BY_TORCH:
                     changed.append(f"{label}.{name}")
         return changed
 
@@ -69,8 +79,9 @@ class Guard:
             for name, value in saved.items():
                 if now.get(name, _MISSING) is not value:
                     self._set(obj, name, value)
+            label = _getattr(obj, "__name__", "?")
             for name in _list(now.keys() - saved.keys()):
-                if not _isinstance(now[name], _ModuleType):
+                if not _isinstance(now[name], _ModuleType) and (label, name) not in _REBOUND_BY_TORCH:
                     self._delete(obj, name)
 
     @staticmethod
