@@ -65,7 +65,7 @@ def test_worked_examples_come_out_of_the_solution(graded, assignment):
         if isinstance(value, (int, float)):
             assert math.isclose(got[expression], value, abs_tol=1e-4), expression
         else:
-            torch.testing.assert_close(torch.tensor(got[expression]), torch.tensor(value, dtype=torch.float32),
+            torch.testing.assert_close(torch.tensor(got[expression], dtype=torch.float32), torch.tensor(value, dtype=torch.float32),
                                        atol=1e-4, rtol=0, msg=lambda m: f"{expression}: {m}")
 
 

@@ -16,7 +16,7 @@ import warnings
 import torch
 from torch import nn
 
-from ..checking import Case, ExerciseFailed, Mistake, check, randn
+from ..checking import Case, ExerciseFailed, Mistake, check, learner_facing, randn
 
 # Bound once, before any learner code runs.
 _softmax = torch.softmax
@@ -431,3 +431,6 @@ def tanh_attention(cls, hidden=False):
                 "(att_dim,) vector per batch item", variant(pool="last")),
     ]
     check(name, lambda module, x: module(x), _tanh_attention, cases, mistakes)
+
+
+learner_facing(globals())

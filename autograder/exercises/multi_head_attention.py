@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .. import building_blocks as bb
-from ..checking import Case, ExerciseFailed, Mistake, check, randn
+from ..checking import Case, ExerciseFailed, Mistake, check, learner_facing, randn
 
 # Bound once, before any learner code runs.
 _linear = torch.nn.functional.linear
@@ -204,7 +204,7 @@ def torch_attention_module(module, num_heads):
     embed, kdim, vdim = module.w_q.weight.shape[0], module.w_k.weight.shape[1], module.w_v.weight.shape[1]
     theirs = _TorchMHA(embed, num_heads, batch_first=True, kdim=kdim, vdim=vdim)
     with torch.no_grad():
-        if theirs._qkv_same_embed_dim:
+        if theirs.in_proj_weight is not None:  # kdim == vdim == embed_dim: one stacked matrix
             theirs.in_proj_weight.copy_(torch.cat([module.w_q.weight, module.w_k.weight, module.w_v.weight]))
         else:
             theirs.q_proj_weight.copy_(module.w_q.weight)
@@ -407,3 +407,6 @@ def count_attention_flops(fn, hidden=False):
                 one_head_only),
     ]
     check("count_attention_flops", fn, _flops, cases, mistakes)
+
+
+learner_facing(globals())

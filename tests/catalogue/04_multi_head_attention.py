@@ -14,12 +14,12 @@ def split_heads(x, num_heads):
     batch, seq, embed = x.shape
     return x.view(batch, seq, num_heads, embed // num_heads)
 ''', "left the heads axis after seq"),
-    WrongAnswer("split_heads", "heads interleaved (d_head, heads)", '''
+    WrongAnswer("split_heads", "split: heads interleaved (d_head, heads)", '''
 def split_heads(x, num_heads):
     batch, seq, embed = x.shape
     return x.view(batch, seq, embed // num_heads, num_heads).permute(0, 3, 1, 2)
 ''', "split the features as (d_head, heads)"),
-    WrongAnswer("split_heads", "transpose of the wrong axes", '''
+    WrongAnswer("split_heads", "split: transpose of the wrong axes", '''
 def split_heads(x, num_heads):
     batch, seq, embed = x.shape
     return x.view(batch, seq, num_heads, -1).transpose(2, 3)
@@ -35,12 +35,12 @@ def merge_heads(x):
     batch, heads, seq, d_head = x.shape
     return x.transpose(1, 2).view(batch, seq, heads * d_head)
 ''', "view() cannot merge"),
-    WrongAnswer("merge_heads", "heads interleaved", '''
+    WrongAnswer("merge_heads", "merge: heads interleaved", '''
 def merge_heads(x):
     batch, heads, seq, d_head = x.shape
     return x.permute(0, 2, 3, 1).reshape(batch, seq, -1)
 ''', "interleaved the heads' features"),
-    WrongAnswer("merge_heads", "transpose of the wrong axes", '''
+    WrongAnswer("merge_heads", "merge: transpose of the wrong axes", '''
 def merge_heads(x):
     batch, heads, seq, d_head = x.shape
     return x.transpose(-1, -2).reshape(batch, seq, heads * d_head)
@@ -86,7 +86,7 @@ class MultiHeadAttention(nn.Module):
             scores = scores.masked_fill(~mask, float("-inf"))
         return self.w_o(merge_heads(torch.softmax(scores, dim=-1) @ v))
 ''', "scaled by sqrt(embed_dim)"),
-    WrongAnswer("MultiHeadAttention", "forgot W_o", '''
+    WrongAnswer("MultiHeadAttention", "module: forgot W_o", '''
 class MultiHeadAttention(nn.Module):
     def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
         super().__init__()
@@ -281,7 +281,7 @@ def count_attention_flops(n, m, embed_dim, num_heads):
     weighted_sum = num_heads * 2 * n * m * embed_dim
     return projections, scores, weighted_sum
 ''', "gave every head all embed_dim features"),
-    WrongAnswer("count_attention_flops", "forgot W_o", '''
+    WrongAnswer("count_attention_flops", "FLOPs: forgot W_o", '''
 def count_attention_flops(n, m, embed_dim, num_heads):
     d_head = embed_dim // num_heads
     projections = 2 * n * embed_dim**2 + 2 * 2 * m * embed_dim**2
@@ -303,6 +303,9 @@ def count_attention_flops(n, m, embed_dim, num_heads):
 WORKED_EXAMPLES = {
     "split_heads(counting, 2)[0, 1, 2]": [20.0, 21.0, 22.0, 23.0],
     "merge_heads(split_heads(counting, 2))[0, 1]": [8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0],
-    "list(count_attention_flops(10, 10, 512, 8))": [20971520, 102400, 102400],
-    "[param_counts[h] for h in (1, 2, 4, 8)]": [1050624, 1050624, 1050624, 1050624],
+    "count_attention_flops(10, 10, 512, 8)[0]": 20971520,
+    "count_attention_flops(10, 10, 512, 8)[1]": 102400,
+    "count_attention_flops(10, 10, 512, 8)[2]": 102400,
+    "param_counts[1]": 1050624,
+    "param_counts[8]": 1050624,
 }
