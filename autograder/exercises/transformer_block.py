@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..building_blocks import attention, causal_mask, merge_heads, sinusoidal_encoding, split_heads
-from ..checking import Case, ExerciseFailed, Mistake, check, generator, randn
+from ..checking import Case, ExerciseFailed, Mistake, check, generator, learner_facing, randn
 
 _equal = torch.equal  # bound before any learner code runs
 
@@ -56,6 +56,8 @@ def layer_norm(fn, hidden=False):
         Case("the tokens [1, 2, 3, 4] and [10, 20, 30, 40] with gamma = 1, beta = 0", (tokens, ones, zeros)),
         Case("the same tokens with gamma = [1, 2, 0.5, 1] and beta = [0, 0, 1, -1]",
              (tokens, torch.tensor([1.0, 2.0, 0.5, 1.0]), torch.tensor([0.0, 0.0, 1.0, -1.0]))),
+        Case("a batch of 2 sequences x 3 tokens x 4 features (normalise each token on its own)",
+             (randn(2, 3, 4, seed=600), ones, zeros)),
     ]
     if hidden:
         d = 6
@@ -67,10 +69,10 @@ def layer_norm(fn, hidden=False):
                  (2.0 + 3.0 * randn(2, 5, d, seed=604), gamma, beta)),
             Case("a single sequence of 4 tokens x 6 features (2-D input)",
                  (randn(4, d, seed=605), gamma, beta)),
-            Case("tokens whose features differ by only ~0.001 (variance ~1e-6, smaller than eps)",
-                 (flat, torch.ones(8), torch.zeros(8))),
             Case("a token whose features are all equal (variance 0) next to an ordinary one",
                  (constant, gamma, beta)),
+            Case("tokens whose features differ by only ~0.001 (variance ~1e-6, smaller than eps)",
+                 (flat, torch.ones(8), torch.zeros(8))),
             Case("eps = 0.1 passed explicitly", (randn(3, d, seed=606), gamma, beta), {"eps": 0.1}),
         ]
 
@@ -574,3 +576,6 @@ def ReversalTransformer(cls, hidden=False):  # noqa: N802 (named after the exerc
                 "x = block(x)", wrong(blocks="unchained")),
     ]
     check(name, lambda model, tokens, spec: model(tokens), _model, cases, mistakes)
+
+
+learner_facing(globals())

@@ -124,7 +124,7 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     return torch.softmax(scores, dim=-1).nan_to_num(0.0)
 ''', "returned the attention weights"),
     # SelfAttention
-    WrongAnswer("self_attention_module", "no scaling", '''
+    WrongAnswer("self_attention_module", "module without scaling", '''
 class SelfAttention(nn.Module):
     def __init__(self, d_in, d_out):
         super().__init__()

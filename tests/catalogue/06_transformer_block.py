@@ -113,7 +113,7 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     mean = x.mean(dim=0, keepdim=True)
     var = x.var(dim=0, keepdim=True, unbiased=False)
     return (x - mean) / torch.sqrt(var + eps) * gamma + beta
-''', "normalised over"),
+''', "normalised over the batch axis"),
     WrongAnswer("layer_norm", "no eps", '''
 def layer_norm(x, gamma, beta, eps=1e-5):
     mean = x.mean(-1, keepdim=True)
@@ -207,6 +207,6 @@ class EncoderBlock(nn.Module):
 
 # The notebook's own layer-norm example (no source gives numbers for notebook 06).
 WORKED_EXAMPLES = {
-    "layer_norm(tokens, torch.ones(4), torch.zeros(4))": [[-1.3416, -0.4472, 0.4472, 1.3416],
-                                                          [-1.3416, -0.4472, 0.4472, 1.3416]],
+    "layer_norm(pair, torch.ones(4), torch.zeros(4))": [[-1.3416, -0.4472, 0.4472, 1.3416],
+                                                        [-1.3416, -0.4472, 0.4472, 1.3416]],
 }
