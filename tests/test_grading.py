@@ -70,15 +70,21 @@ def test_worked_examples_come_out_of_the_solution(graded, assignment):
 
 
 @pytest.mark.parametrize("assignment", by_assignment())
-def test_fast_grader_agrees_with_nbgrader_on_every_honest_submission(graded, assignment):
+def test_fast_grader_agrees_with_nbgrader_on_every_honest_submission(graded, assignment, record_property):
     """Differential test: solution, untouched release and the whole wrong-answer catalogue."""
+    import time
+
     from autograder import grader
 
     batch = graded(assignment)
     submitted = batch.scratch / "grading" / "submitted"
     subs = grader.find_submissions(submitted)
     assert len(subs) == len(batch.results)
-    for ours in grader.grade(subs, jobs=1):
+    started = time.perf_counter()
+    results = grader.grade(subs, jobs=1)
+    record_property("grading_seconds", (assignment, len(subs), round(batch.nbgrader_seconds, 1),
+                                        round(time.perf_counter() - started, 1)))
+    for ours in results:
         theirs = batch.results[ours.student]
         assert ours.verdict == "graded", ours.message
         assert {c.grade_id: c.points for c in ours.cells} == theirs.scores, ours.student
