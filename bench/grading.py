@@ -8,6 +8,7 @@
 """
 
 import csv
+import os
 import statistics
 import subprocess
 import sys
@@ -23,7 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import support  # noqa: E402
 from autograder import course  # noqa: E402
 
-STUDENTS = 6
+STUDENTS = int(os.environ.get("BENCH_STUDENTS", 6))  # 6 x 7 notebooks = 42 submissions
 
 
 def build_batch(scratch: Path) -> int:
