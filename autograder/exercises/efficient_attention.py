@@ -17,20 +17,10 @@ from torch.overrides import TorchFunctionMode
 
 from .. import building_blocks as ref
 from ..checking import Case, ExerciseFailed, Mistake, check, learner_facing, randn
+from .self_attention import example  # source 000's worked example
 
 NEG_INF = float("-inf")
 _Tensor = torch.Tensor
-
-# Source 000's worked example (../shared/WORKED_EXAMPLES.md): 3 tokens, 4 features, 3-dim heads.
-X = [[1, 0, 1, 0], [0, 2, 0, 2], [1, 1, 1, 1]]
-W_Q = [[1, 0, 1], [1, 0, 0], [0, 0, 1], [0, 1, 1]]
-W_K = [[0, 0, 1], [1, 1, 0], [0, 1, 0], [1, 1, 0]]
-W_V = [[0, 2, 0], [0, 3, 0], [1, 0, 3], [1, 1, 0]]
-
-
-def example():
-    """(x, w_q, w_k, w_v) of source 000 as float tensors: (3, 4), (4, 3), (4, 3), (4, 3)."""
-    return tuple(torch.tensor(m, dtype=torch.float32) for m in (X, W_Q, W_K, W_V))
 
 
 # ---------------------------------------------------------------- watching torch calls
