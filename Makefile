@@ -18,7 +18,7 @@ export JUPYTER_PLATFORM_DIRS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup lab test check bench notebooks clean help
+.PHONY: setup lab test check bench notebooks site browser clean help
 
 help:
 	@echo "make lab        set up on first use, then open JupyterLab on the course"
@@ -26,6 +26,8 @@ help:
 	@echo "make check      grade your notebooks with the hidden tests and see hints (never edits them)"
 	@echo "make bench      time our grader and self-check against stock nbgrader, side by side"
 	@echo "make notebooks  regenerate notebooks/ from solutions/ (keeps edited notebooks safe)"
+	@echo "make site       run the solutions and render them as web pages in build/site/ (open index.html)"
+	@echo "make browser    run every notebook in JupyterLab in Chromium; screenshots in build/screenshots/"
 	@echo "make clean      remove the virtual environment and every generated folder"
 
 setup: $(STAMP)
@@ -39,7 +41,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --no-browser --allow-root \
-		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
+		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+		--LabApp.app_settings_dir="$(CURDIR)/jupyterlab-settings"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
@@ -52,6 +55,12 @@ bench: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m autograder release
+
+site: $(STAMP)
+	$(BIN)/python -m autograder.site
+
+browser: $(STAMP)
+	$(BIN)/python -m pytest -p no:xdist tests/test_browser.py
 
 clean:
 	rm -rf $(VENV) .jupyter build grading .pytest_cache *.egg-info

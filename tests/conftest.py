@@ -82,7 +82,7 @@ def graded(tmp_path_factory):
 
 def pytest_terminal_summary(terminalreporter):
     """Print each notebook's execution time under nbgrader (recorded by the grading tests)."""
-    found = {"notebook_seconds": set(), "grading_seconds": set()}
+    found = {"notebook_seconds": set(), "grading_seconds": set(), "browser": set()}
     for reports in terminalreporter.stats.values():
         for report in reports:
             for key, value in getattr(report, "user_properties", []):
@@ -97,3 +97,7 @@ def pytest_terminal_summary(terminalreporter):
         for assignment, n, theirs, ours in sorted(found["grading_seconds"]):
             terminalreporter.write_line(f"{assignment:32s} {n:3d} notebooks  {theirs:6.1f} s vs {ours:5.1f} s"
                                         f"  ({theirs / ours:.1f}x)")
+    if found["browser"]:  # tests/test_browser.py: each notebook opened and run in JupyterLab
+        terminalreporter.section("JupyterLab in Chromium: open + run time per notebook, screenshots")
+        for line in sorted(found["browser"]):
+            terminalreporter.write_line(line)
