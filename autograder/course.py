@@ -37,6 +37,20 @@ def learner_notebook(assignment: str, root: Path = ROOT) -> Path:
     return Path(root) / "notebooks" / assignment / f"{assignment}.ipynb"
 
 
+# Set by the fast grader (grader.warm_up) for its forked children; a kernel run for reading, or
+# for a learner, must not inherit them: no plots under Agg, and notebook 06 would train briefly.
+GRADING_ONLY_VARIABLES = ("MPLBACKEND", "NBGRADER_EXECUTION")
+
+
+def learner_environment(base: dict | None = None) -> dict[str, str]:
+    """`base` (default os.environ) as a learner's kernel should see it: without the variables
+    that only grading sets, whatever ran earlier in this process."""
+    env = dict(os.environ if base is None else base)
+    for name in GRADING_ONLY_VARIABLES:
+        env.pop(name, None)
+    return env
+
+
 def make_scratch_course(path: Path) -> Path:
     """Turn an empty folder into an nbgrader course whose sources are the real solutions/."""
     path = Path(path).resolve()

@@ -86,8 +86,9 @@ def render(nb, page_title: str) -> str:
 
 
 def execute(nb, folder: Path, timeout: int = CELL_TIMEOUT):
-    """Run every cell with `folder` as the working directory. The kernel's own log (ipykernel's
-    start-up warnings) is kept out of the terminal and shown only if the run fails."""
+    """Run every cell with `folder` as the working directory, as a learner's kernel would (no
+    grading-only variables, so plots render inline). The kernel's own log (ipykernel's start-up
+    warnings) is kept out of the terminal and shown only if the run fails."""
     from nbclient import NotebookClient
 
     kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
@@ -95,7 +96,7 @@ def execute(nb, folder: Path, timeout: int = CELL_TIMEOUT):
                             resources={"metadata": {"path": str(folder)}})
     with tempfile.TemporaryFile() as kernel_log:
         try:
-            client.execute(stderr=kernel_log)
+            client.execute(stderr=kernel_log, env=course.learner_environment())
         except Exception as error:
             kernel_log.seek(0)
             log = kernel_log.read().decode(errors="replace").strip()

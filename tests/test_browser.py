@@ -152,7 +152,7 @@ class Lab:
 def _start_lab(tmp: Path) -> Lab:
     root = copy_course(tmp / "course")
     settings = lab_settings(tmp / "lab-settings")
-    env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {**course.learner_environment(), "JUPYTER_PLATFORM_DIRS": "1", "PYTHONWARNINGS": "ignore"}
     for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
                      ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"),
                      ("MPLCONFIGDIR", "matplotlib")]:
