@@ -42,10 +42,10 @@ def learner_notebook(assignment: str, root: Path = ROOT) -> Path:
 GRADING_ONLY_VARIABLES = ("MPLBACKEND", "NBGRADER_EXECUTION")
 
 
-def learner_environment(base: dict | None = None) -> dict[str, str]:
-    """`base` (default os.environ) as a learner's kernel should see it: without the variables
-    that only grading sets, whatever ran earlier in this process."""
-    env = dict(os.environ if base is None else base)
+def learner_environment() -> dict[str, str]:
+    """os.environ as a learner's kernel should see it: without the variables that only grading
+    sets, whatever ran earlier in this process."""
+    env = dict(os.environ)
     for name in GRADING_ONLY_VARIABLES:
         env.pop(name, None)
     return env

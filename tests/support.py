@@ -49,6 +49,13 @@ def catalogue(assignment: str) -> Catalogue:
     return Catalogue(assignment, list(module.WRONG_ANSWERS), dict(getattr(module, "WORKED_EXAMPLES", {})))
 
 
+def plt_show_calls(path: Path) -> int:
+    """How many `plt.show()` calls the notebook's code makes (commented-out lines excluded)."""
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    return sum(len(re.findall(r"^[^#\n]*\bplt\.show\(", "".join(c["source"]), re.M))
+               for c in nb["cells"] if c["cell_type"] == "code")
+
+
 def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(str(path), as_version=4)
 

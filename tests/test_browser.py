@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+import support
 from autograder import course
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -81,13 +82,6 @@ def find_chromium() -> str | None:
     if explicit:
         return explicit if os.access(explicit, os.X_OK) else None
     return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
-
-
-def plt_show_calls(path: Path) -> int:
-    """How many `plt.show()` calls the notebook's code makes (commented-out lines excluded)."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    return sum(len(re.findall(r"^[^#\n]*\bplt\.show\(", "".join(c["source"]), re.M))
-               for c in nb["cells"] if c["cell_type"] == "code")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,11 +146,8 @@ class Lab:
 def _start_lab(tmp: Path) -> Lab:
     root = copy_course(tmp / "course")
     settings = lab_settings(tmp / "lab-settings")
-    env = {**course.learner_environment(), "JUPYTER_PLATFORM_DIRS": "1", "PYTHONWARNINGS": "ignore"}
-    for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"),
-                     ("MPLCONFIGDIR", "matplotlib")]:
-        env.setdefault(var, str(ROOT / ".jupyter" / sub))
+    # repo-local Jupyter, IPython and matplotlib dirs come from conftest.py, via os.environ
+    env = {**course.learner_environment(), "PYTHONWARNINGS": "ignore"}
     log = tmp / "jupyterlab.log"
     for attempt in range(3):  # a free port can be taken between choosing and binding it
         port, token = _free_port(), secrets.token_hex(24)
@@ -555,7 +546,7 @@ def test_solution_notebook_runs_clean_with_its_plots(page, lab, path, record_pro
     open_notebook(page, lab, relative)
     run = run_everything(page)
     seconds = time.monotonic() - start
-    shows = plt_show_calls(path)
+    shows = support.plt_show_calls(path)
     shot = screenshot(page, f"solution-{path.parent.name}",
                       scroll_to=run.errors[0].cell if run.errors else run.first_image)
     report(record_property, "solution", path, seconds, shot,
@@ -583,9 +574,7 @@ def validate(page, lab, path: Path, record_property, kind: str):
     body = message.inner_text() if message.count() else dialog.locator(".jp-Dialog-body").inner_text()
     classes = (message.get_attribute("class") or "") if message.count() else ""
     seconds = time.monotonic() - start
-    shot = SCREENSHOTS / f"validate-{kind}-{path.parent.name}.png"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shot))
+    shot = screenshot(page, f"validate-{kind}-{path.parent.name}")
     first_line = next((ln for ln in body.splitlines() if ln.strip()), "")
     report(record_property, "validate", path, seconds, shot, f"{kind}: {title}: {first_line!r}")
     dialog.locator(".jp-mod-accept").click()

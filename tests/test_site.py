@@ -2,12 +2,12 @@
 contents page; nbgrader's markers and the hidden tests never reach the page."""
 
 import html
-import json
 import re
 
 import nbformat
 import pytest
 
+import support
 from autograder import course, site
 
 pytestmark = pytest.mark.xdist_group("site")
@@ -20,12 +20,6 @@ def page_text(page_html: str) -> str:
     """The text a reader sees (code highlighting is markup around the characters)."""
     body = re.sub(r"<(script|style)\b.*?</\1>", "", page_html, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", "", body))
-
-
-def plt_show_calls(assignment):
-    nb = json.loads(course.source_notebook(assignment).read_text(encoding="utf-8"))
-    return sum(len(re.findall(r"^[^#\n]*\bplt\.show\(", "".join(c["source"]), re.M))
-               for c in nb["cells"] if c["cell_type"] == "code")
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +65,7 @@ def test_page_shows_solutions_outputs_and_figures(built, assignment):
     source = nbformat.read(str(course.source_notebook(assignment)), as_version=4)
 
     assert f"<title>{html.escape(site.title(source, assignment))}</title>" in page
-    shows = plt_show_calls(assignment)
+    shows = support.plt_show_calls(course.source_notebook(assignment))
     images = len(EMBEDDED_PNG.findall(page))
     assert images >= shows, f"{images} embedded figures for {shows} plt.show() calls"
     if "plt." in "".join(c.source for c in source.cells if c.cell_type == "code"):
