@@ -57,7 +57,7 @@ notebooks: $(STAMP)
 	$(BIN)/python -m autograder release
 
 site: $(STAMP)
-	$(BIN)/python -m autograder.site
+	$(BIN)/python -m autograder.publishing.site
 
 browser: $(STAMP)
 	$(BIN)/python -m pytest -p no:xdist tests/test_browser.py

@@ -13,7 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import course, grader, release, report
+from . import course
+from .grading import grader, report
+from .publishing import release
 
 
 def _check(args) -> int:

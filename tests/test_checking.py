@@ -6,7 +6,7 @@ import warnings
 import pytest
 import torch
 
-from autograder.checking import Case, ExerciseFailed, Mistake, check, expect_shape, expect_values, problem_with
+from autograder.checks.core import Case, ExerciseFailed, Mistake, check, expect_shape, expect_values, problem_with
 
 CASES = [Case("a 2 x 3 matrix and a 4 x 3 matrix", (torch.arange(6.0).view(2, 3), torch.ones(4, 3)))]
 REFERENCE = lambda a, b: a @ b.T  # noqa: E731

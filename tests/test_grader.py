@@ -79,16 +79,16 @@ CASES = {
     "numpy.testing patched": (notebook({"dot_product": "import numpy.testing as npt\n"
                                                        "npt.assert_allclose = lambda *a, **k: None\n" + WRONG_DOT}),
                               MAX - 2, "graded", "numpy.testing.assert_allclose"),
-    "check module patched": (notebook({"dot_product": "import autograder.exercises.similarity as s\n"
+    "check module patched": (notebook({"dot_product": "import autograder.checks.similarity as s\n"
                                                       "s.dot_product = lambda *a, **k: None\n" + WRONG_DOT}),
-                             MAX - 2, "graded", "autograder.exercises.similarity.dot_product"),
+                             MAX - 2, "graded", "autograder.checks.similarity.dot_product"),
     "check name rebound": (notebook({"dot_product": "import types\n"
                                                     "check = types.SimpleNamespace(dot_product=print)\n"
                                                     + WRONG_DOT}), MAX - 2, "graded", "did not add the products up"),
     "builtins patched": (notebook({"dot_product": "import builtins\nbuiltins.isinstance = lambda *a: True\n"
                                                   + WRONG_DOT}), MAX - 2, "graded", "builtins.isinstance"),
     "patched from inside the answer": (notebook({"dot_product": (
-        "def dot_product(a, b):\n    import autograder.checking as c\n"
+        "def dot_product(a, b):\n    import autograder.checks.core as c\n"
         "    c.problem_with = lambda *a, **k: None\n    return a * b\n")}),
         MAX - 2, "graded", "modified while this test ran"),
     "correct answer with a warning": (notebook({"dot_product": (

@@ -30,8 +30,8 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import course
-from .nbgrader_setup import CELL_TIMEOUT, WARNING_PATTERN
+from .. import course
+from ..nbgrader_setup import CELL_TIMEOUT, WARNING_PATTERN
 
 NOTEBOOK_TIMEOUT = 600  # seconds for a whole notebook, whatever its cells do
 OUTPUT_LIMIT = 64 * 1024  # characters of output kept per cell

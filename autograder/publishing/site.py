@@ -1,6 +1,6 @@
 """The worked solutions as a static site a learner can read without running anything.
 
-    python -m autograder.site [DEST]        (what `make site` runs; DEST defaults to build/site)
+    python -m autograder.publishing.site [DEST]        (what `make site` runs; DEST defaults to build/site)
 
 Each solution notebook is cleaned of nbgrader's markup (the `### BEGIN/END SOLUTION` lines go,
 the solution code stays; hidden-test blocks and mark schemes go entirely, and so does a cell left
@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import course
-from .nbgrader_setup import CELL_TIMEOUT
+from .. import course
+from ..nbgrader_setup import CELL_TIMEOUT
 
 DEFAULT_DEST = course.ROOT / "build" / "site"
 

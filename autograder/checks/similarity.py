@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from ..checking import Case, Mistake, check, learner_facing, randn
+from .core import Case, Mistake, check, learner_facing, randn
 
 # ---------------------------------------------------------------- references
 # Small word-vector-like embeddings used in the notebook's worked example.

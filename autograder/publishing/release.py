@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import course
+from .. import course
 
 
 def _committed_bytes(path: Path) -> bytes | None:

@@ -15,8 +15,8 @@ import warnings
 import torch
 from torch.overrides import TorchFunctionMode
 
-from .. import building_blocks as ref
-from ..checking import Case, ExerciseFailed, Mistake, check, learner_facing, randn
+from .. import blocks as ref
+from .core import Case, ExerciseFailed, Mistake, check, learner_facing, randn
 from .self_attention import example  # source 000's worked example
 
 NEG_INF = float("-inf")

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional
 import torch.testing
 
-from . import building_blocks, checking, exercises
+from .. import blocks, checks
 
 _MISSING = object()
 # Attributes torch itself re-binds on a lazy import (importing torch._dynamo, e.g. through
@@ -34,10 +34,10 @@ _dict, _list, _ModuleType = dict, list, types.ModuleType
 
 def guarded_objects() -> list[object]:
     """Modules and classes whose attributes the tests use (directly or through the checks)."""
-    modules = [importlib.import_module(f"{exercises.__name__}.{m.name}")
-               for m in pkgutil.iter_modules(exercises.__path__)]
+    modules = [importlib.import_module(f"{checks.__name__}.{m.name}")
+               for m in pkgutil.iter_modules(checks.__path__)]
     return [builtins, torch, torch.nn.functional, torch.testing, torch.Tensor, torch.nn.Module,
-            numpy, numpy.testing, checking, building_blocks, exercises, *modules]
+            numpy, numpy.testing, blocks, checks, *modules]
 
 
 def _attributes(obj) -> dict:

@@ -17,8 +17,8 @@ import math
 import torch
 from torch import nn
 
-from .. import building_blocks as bb
-from ..checking import Case, ExerciseFailed, Mistake, check, learner_facing, randn
+from .. import blocks as bb
+from .core import Case, ExerciseFailed, Mistake, check, learner_facing, randn
 
 # Bound once, before any learner code runs.
 _linear = torch.nn.functional.linear
@@ -273,7 +273,7 @@ def padding_mask(lengths, m):
     return (torch.arange(m)[None, :] < torch.tensor(lengths)[:, None])[:, None, None, :]
 
 
-def MultiHeadAttention(cls, hidden=False):  # noqa: N802 (named after the class it checks)
+def multi_head_attention(cls, hidden=False):
     __tracebackhide__ = True
     if not inspect.isclass(cls):
         raise ExerciseFailed(f"MultiHeadAttention should be a class (a subclass of nn.Module), "

@@ -10,8 +10,8 @@ import math
 
 import torch
 
-from ..building_blocks import sinusoidal_encoding as _sinusoidal
-from ..checking import Case, Mistake, check, learner_facing, randn
+from ..blocks import sinusoidal_encoding as _sinusoidal
+from .core import Case, Mistake, check, learner_facing, randn
 
 # ---------------------------------------------------------------- references
 # Permutations used by the checks. None of them is its own inverse, so applying the inverse

@@ -10,8 +10,8 @@ import math
 import torch
 from torch import nn
 
-from .. import building_blocks as ref
-from ..checking import Case, ExerciseFailed, Mistake, check, learner_facing, randn
+from .. import blocks as ref
+from .core import Case, ExerciseFailed, Mistake, check, learner_facing, randn
 
 # Source 000's worked example (../shared/WORKED_EXAMPLES.md).
 X = [[1, 0, 1, 0], [0, 2, 0, 2], [1, 1, 1, 1]]
@@ -239,7 +239,7 @@ def _build(cls, d_in, d_out, seed):
     return module
 
 
-def self_attention_module(cls, hidden=False):
+def self_attention(cls, hidden=False):
     """`cls` is the learner's SelfAttention class; it is built with fixed seeds and checked
     against attention computed from its own weights."""
     __tracebackhide__ = True

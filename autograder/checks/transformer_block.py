@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..building_blocks import attention, causal_mask, merge_heads, sinusoidal_encoding, split_heads
-from ..checking import Case, ExerciseFailed, Mistake, check, generator, learner_facing, randn
+from ..blocks import attention, causal_mask, merge_heads, sinusoidal_encoding, split_heads
+from .core import Case, ExerciseFailed, Mistake, check, generator, learner_facing, randn
 
 _equal = torch.equal  # bound before any learner code runs
 
@@ -379,7 +379,7 @@ def _dropout_behaviour(block, call, inputs):
             "Use the nn.Dropout module self.dropout, not F.dropout(..., training=True)")
 
 
-def EncoderBlock(cls, hidden=False):  # noqa: N802 (named after the exercise's class)
+def encoder_block(cls, hidden=False):
     name = "EncoderBlock"
     post = _Spec(d_model=8, num_heads=2, d_ff=16, norm_first=False)
     pre = _Spec(d_model=8, num_heads=2, d_ff=16, norm_first=True)
@@ -456,7 +456,7 @@ def _decoder_mistakes():
     ]
 
 
-def DecoderBlock(cls, hidden=False):  # noqa: N802 (named after the exercise's class)
+def decoder_block(cls, hidden=False):
     name = "DecoderBlock"
     specs = [(_Spec(8, 2, 16, False), "post-LN, d_model=8, 2 heads, d_ff=16: 2 sequences of 4 target tokens "
                                       "reading 6 encoder positions"),
@@ -520,7 +520,7 @@ def _model(model, tokens, spec, positions="start", blocks="chained", softmax=Fal
     return logits.softmax(-1) if softmax else logits
 
 
-def ReversalTransformer(cls, hidden=False):  # noqa: N802 (named after the exercise's class)
+def reversal_transformer(cls, hidden=False):
     name = "ReversalTransformer"
     specs = [(_ModelSpec(10, 8, 16, 2, 32, 2), (3, 8))]
     if hidden:

@@ -1,1 +1,0 @@
-"""One module of checks per notebook; the notebooks' test cells call these."""
