@@ -1,5 +1,6 @@
-"""environment.yml (conda, Binder) and requirements.txt (pip) name the same packages at the
-same versions. Conda specs are parsed with py-rattler, pip lines with `packaging`."""
+"""environment.yml (conda, Binder) installs exactly what requirements.txt (pip, `make test`)
+installs: it takes only Python and pip from conda, and reads every package from requirements.txt,
+so the two cannot drift. Conda specs are parsed with py-rattler, pip lines with `packaging`."""
 
 from pathlib import Path
 
@@ -8,59 +9,39 @@ from packaging.requirements import Requirement
 from rattler import MatchSpec
 
 ROOT = Path(__file__).resolve().parent.parent
-# conda-forge names that differ from PyPI's
-CONDA_TO_PYPI = {"matplotlib-base": "matplotlib", "pytorch": "torch"}
-CONDA_ONLY = {"python", "pip"}
+CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
 
 
-def normal(name):
-    return name.lower().replace("_", "-")
+def requirement_lines():
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    return [line for line in lines if line]
 
 
-def pip_pins():
-    pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if line:
-            req = Requirement(line)
-            (spec,) = req.specifier
-            assert spec.operator == "==", f"requirements.txt must pin exactly: {line}"
-            pins[normal(req.name)] = spec.version
-    return pins
+def environment():
+    return yaml.safe_load((ROOT / "environment.yml").read_text())
 
 
-def conda_pins():
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    pins, pip_section = {}, []
-    for dep in env["dependencies"]:
-        if isinstance(dep, dict):
-            pip_section += dep["pip"]
-            continue
-        spec = MatchSpec(dep)
-        name = spec.name.normalized
-        if name in CONDA_ONLY:
-            continue
-        pins[normal(CONDA_TO_PYPI.get(name, name))] = str(spec.version).lstrip("=")
-    for line in pip_section:
-        if not line.startswith("-"):
-            req = Requirement(line)
-            (spec,) = req.specifier
-            pins[normal(req.name)] = spec.version
-    return env, pins
-
-
-def test_same_packages_at_the_same_versions():
-    _, conda = conda_pins()
-    assert conda == pip_pins()
-
-
-def test_python_version_and_course_package():
-    env, _ = conda_pins()
-    python = [MatchSpec(d) for d in env["dependencies"] if isinstance(d, str) and d.startswith("python")]
-    assert [str(p.version) for p in python] == ["3.11"] or [str(p.version) for p in python] == ["3.11.*"]
-    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert "-e ." in pip_section, "Binder must install the course's autograder package"
+def test_requirements_pin_every_package_exactly():
+    for line in requirement_lines():
+        assert not line.startswith("-"), f"requirements.txt holds only pins, not options: {line}"
+        (spec,) = Requirement(line).specifier
+        assert spec.operator == "==", f"requirements.txt must pin exactly: {line}"
 
 
 def test_torch_is_pinned_exactly_to_the_cpu_wheel_version():
-    assert pip_pins()["torch"] == "2.13.0"
+    pins = {Requirement(line).name: str(Requirement(line).specifier) for line in requirement_lines()}
+    assert pins["torch"] == "==2.13.0"
+
+
+def test_conda_gives_only_python_311_and_pip():
+    conda = [MatchSpec(d) for d in environment()["dependencies"] if isinstance(d, str)]
+    assert sorted(spec.name.normalized for spec in conda) == ["pip", "python"]
+    (python,) = [spec for spec in conda if spec.name.normalized == "python"]
+    assert str(python.version) in ("3.11", "3.11.*")
+
+
+def test_pip_section_reads_requirements_txt_and_the_course_package():
+    (pip_section,) = [d["pip"] for d in environment()["dependencies"] if isinstance(d, dict)]
+    assert pip_section == [CPU_INDEX, "-r requirements.txt", "-e ."], (
+        "environment.yml must install requirements.txt as it is (plus PyTorch's CPU index and the "
+        f"course package), nothing else: {pip_section}")

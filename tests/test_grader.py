@@ -10,7 +10,8 @@ import nbformat
 import pytest
 
 import support
-from autograder import course, grader, report
+from autograder import course
+from autograder.grading import grader, report
 
 A = "01_similarity"
 ANSWERS = support.solution_code(A)

@@ -5,7 +5,7 @@ import json
 import nbformat
 
 from autograder import course
-from autograder.release import has_learner_work, place
+from autograder.publishing.release import has_learner_work, place
 
 LEARNER = course.learner_notebook("01_similarity").read_bytes()
 

@@ -8,7 +8,8 @@ import nbformat
 import pytest
 
 import support
-from autograder import course, site
+from autograder import course
+from autograder.publishing import site
 
 pytestmark = pytest.mark.xdist_group("site")
 
