@@ -8,15 +8,11 @@ Each public function takes the learner's function (or class), runs it on the wor
 its output with a reference computed from that module's own weights.
 """
 
-import contextlib
-import io
 import math
-import warnings
 
 import torch
-from torch import nn
 
-from .core import Case, ExerciseFailed, Mistake, check, learner_facing, randn
+from .core import Case, ExerciseFailed, Mistake, build, check, learner_facing, randn, require_linear
 
 # Bound once, before any learner code runs.
 _softmax = torch.softmax
@@ -25,8 +21,6 @@ _exp = torch.exp
 _arange = torch.arange
 _where = torch.where
 _linear = torch.nn.functional.linear
-_Linear = nn.Linear
-_Module = nn.Module
 NEG_INF = float("-inf")
 
 
@@ -84,50 +78,6 @@ def _tanh_attention(module, x):
     weights = _softmax(q @ k.transpose(-2, -1), dim=-1)  # (b, s, s)
     z = weights @ v  # (b, s, a)
     return z, z.sum(dim=1)  # (b, s, a), (b, a)
-
-
-# ---------------------------------------------------------------- helpers for module exercises
-@contextlib.contextmanager
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with contextlib.redirect_stderr(io.StringIO()):
-            yield
-
-
-def _build(name, cls, args, seed):
-    """The learner's module, built under a fixed seed without touching the global generator."""
-    __tracebackhide__ = True
-    if not (isinstance(cls, type) and issubclass(cls, _Module)):
-        raise ExerciseFailed(f"{name} should be a class that subclasses nn.Module, "
-                             f"but it is a {type(cls).__name__}")
-    with torch.random.fork_rng(devices=[]), _quiet():
-        torch.manual_seed(seed)
-        try:
-            module = cls(*args)
-        except NotImplementedError:
-            raise
-        except Exception as err:
-            raise ExerciseFailed(f"{name}{args} could not be built: it raised "
-                                 f"{type(err).__name__}: {err}") from None
-    return module
-
-
-def _expect_linear(owner, module, attr, in_features, out_features, bias, how):
-    """Fail with a clear message unless module.<attr> is nn.Linear(in, out, bias=bias)."""
-    __tracebackhide__ = True
-    layer = getattr(module, attr, None)
-    if not isinstance(layer, _Linear):
-        raise ExerciseFailed(f"{owner} needs an attribute self.{attr} = {how}; "
-                             f"it has {'none' if layer is None else type(layer).__name__}")
-    if (layer.in_features, layer.out_features) != (in_features, out_features):
-        raise ExerciseFailed(f"{owner}: self.{attr} maps {layer.in_features} -> {layer.out_features} features, "
-                             f"but it should map {in_features} -> {out_features}: {how}")
-    if bias and layer.bias is None:
-        raise ExerciseFailed(f"{owner}: self.{attr} has no bias, but this layer keeps nn.Linear's bias: {how}")
-    if not bias and layer.bias is not None:
-        raise ExerciseFailed(f"{owner}: self.{attr} has a bias, but additive attention's projections have "
-                             f"none: {how}")
 
 
 # ---------------------------------------------------------------- checks
@@ -278,14 +228,14 @@ def additive_attention(cls, hidden=False):
         ]
     cases = []
     for i, (sizes, b, n, m, d_v, lens, label) in enumerate(specs):
-        module = _build(name, cls, sizes, seed=50 + i)
+        module = build(cls, name, sizes, seed=50 + i)
         q_size, k_size, hiddens = sizes
-        how = {"W_q": "nn.Linear(query_size, num_hiddens, bias=False)",
-               "W_k": "nn.Linear(key_size, num_hiddens, bias=False)",
-               "w_v": "nn.Linear(num_hiddens, 1, bias=False)"}
-        _expect_linear(name, module, "W_q", q_size, hiddens, False, how["W_q"])
-        _expect_linear(name, module, "W_k", k_size, hiddens, False, how["W_k"])
-        _expect_linear(name, module, "w_v", hiddens, 1, False, how["w_v"])
+        call = f"{name}{sizes}"
+        require_linear(module, call, "W_q", q_size, hiddens, bias=False,
+                       how="nn.Linear(query_size, num_hiddens, bias=False)")
+        require_linear(module, call, "W_k", k_size, hiddens, bias=False,
+                       how="nn.Linear(key_size, num_hiddens, bias=False)")
+        require_linear(module, call, "w_v", hiddens, 1, bias=False, how="nn.Linear(num_hiddens, 1, bias=False)")
         args = (module, 2 * randn(b, n, q_size, seed=60 + i), 2 * randn(b, m, k_size, seed=70 + i),
                 randn(b, m, d_v, seed=80 + i), lens)
         cases.append(Case(label, args))
@@ -357,10 +307,9 @@ def tanh_attention(cls, hidden=False):
     name = "TanhAttention"
     how = "nn.Linear(in_dim, att_dim) with Xavier-uniform weights and zero bias"
     # Initialisation, on a layer big enough to measure the spread of its weights.
-    probe = _build(name, cls, (48, 16), seed=90)
+    probe = build(cls, name, (48, 16), seed=90)
     for attr in ("query", "key", "value"):
-        _expect_linear(name, probe, attr, 48, 16, True, how)
-        layer = getattr(probe, attr)
+        layer = require_linear(probe, f"{name}(48, 16)", attr, 48, 16, bias=True, how=how)
         weight, bias = layer.weight.detach(), layer.bias.detach()
         if bool(bias.abs().max() > 0):
             raise ExerciseFailed(f"{name}: self.{attr}.bias is not zero: the source initialises every bias "
@@ -384,9 +333,9 @@ def tanh_attention(cls, hidden=False):
         ]
     cases = []
     for i, ((in_dim, att_dim), b, s, label) in enumerate(specs):
-        module = _build(name, cls, (in_dim, att_dim), seed=91 + i)
+        module = build(cls, name, (in_dim, att_dim), seed=91 + i)
         for attr in ("query", "key", "value"):
-            _expect_linear(name, module, attr, in_dim, att_dim, True, how)
+            require_linear(module, f"{name}({in_dim}, {att_dim})", attr, in_dim, att_dim, bias=True, how=how)
         with torch.no_grad():  # non-zero biases, so a forgotten bias cannot hide
             for attr in ("query", "key", "value"):
                 getattr(module, attr).bias.copy_(0.3 * randn(att_dim, seed=100 + i))

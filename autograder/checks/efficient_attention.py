@@ -7,17 +7,14 @@ must not reduce whole rows at once, and blockwise attention must never build a t
 as the full (n, m) score matrix.
 """
 
-import contextlib
-import io
 import math
-import warnings
 
 import torch
 from torch.overrides import TorchFunctionMode
 
 from .. import blocks as ref
-from .core import Case, ExerciseFailed, Mistake, check, learner_facing, randn
-from .self_attention import example  # source 000's worked example
+from .core import Case, ExerciseFailed, Mistake, check, isolated, learner_facing, randn
+from .self_attention import _worked_example  # source 000
 
 NEG_INF = float("-inf")
 _Tensor = torch.Tensor
@@ -44,20 +41,17 @@ class _Recorder(TorchFunctionMode):
 
 
 def _record(fn, *args, **kwargs):
-    """Run fn under a _Recorder with warnings and stderr swallowed; None if fn raised (the
-    numerical check reports errors)."""
+    """Run fn `isolated` under a _Recorder; None if fn raised (the numerical check reports errors)."""
     args = tuple(a.clone() if isinstance(a, _Tensor) else a for a in args)
     recorder = _Recorder()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with contextlib.redirect_stderr(io.StringIO()):
-            try:
-                with recorder:
-                    fn(*args, **kwargs)
-            except NotImplementedError:
-                raise
-            except Exception:
-                return None
+    with isolated():
+        try:
+            with recorder:
+                fn(*args, **kwargs)
+        except NotImplementedError:
+            raise
+        except Exception:
+            return None
     return recorder
 
 
@@ -403,7 +397,7 @@ def decode_step(fn, hidden=False):
     __tracebackhide__ = True
     if not callable(fn):
         raise ExerciseFailed(f"decode_step should be a function, but it is a {type(fn).__name__}")
-    x, w_q, w_k, w_v = example()
+    x, w_q, w_k, w_v = _worked_example()
     x = x[None]  # (1, 3, 4)
     cases = [
         _step_case("the first token of source 000, with an empty cache (1, 0, 3)", x, w_q, w_k, w_v, 0),

@@ -11,20 +11,17 @@ loaded with them and, in the hidden test, `torch.nn.MultiheadAttention(batch_fir
 loaded with them too (its boolean masks mean the opposite: True = may NOT attend).
 """
 
-import inspect
 import math
 
 import torch
 from torch import nn
 
 from .. import blocks as bb
-from .core import Case, ExerciseFailed, Mistake, check, learner_facing, randn
+from .core import Case, ExerciseFailed, Mistake, build, check, learner_facing, randn, require, require_linear
 
 # Bound once, before any learner code runs.
 _linear = torch.nn.functional.linear
 _softmax = torch.softmax
-_Linear = nn.Linear
-_Module = nn.Module
 _TorchMHA = nn.MultiheadAttention
 
 MASKED = float("-inf")
@@ -35,13 +32,13 @@ def _split(x, num_heads):
     return bb.split_heads(x, num_heads)
 
 
-def counting_input(batch=1, seq=3, embed=8):
+def _counting_input(batch=1, seq=3, embed=8):
     """The visible tests' input: the numbers 0, 1, 2, ... laid out as (batch, seq, embed)."""
     return torch.arange(batch * seq * embed, dtype=torch.float32).reshape(batch, seq, embed)
 
 
 def split_heads(fn, hidden=False):
-    cases = [Case("the numbers 0..23 as a (1, 3, 8) tensor, split into 2 heads", (counting_input(), 2))]
+    cases = [Case("the numbers 0..23 as a (1, 3, 8) tensor, split into 2 heads", (_counting_input(), 2))]
     if hidden:
         cases = [
             Case("a random batch of shape (2, 5, 12) split into 3 heads", (randn(2, 5, 12, seed=40), 3)),
@@ -101,7 +98,7 @@ def _merge(x):
 def merge_heads(fn, hidden=False):
     cases = [Case("2 heads of shape (1, 2, 3, 4) holding the numbers 0..23 as split_heads(counting, 2) "
                   "arranges them, stored contiguously like an attention output",
-                  (_split(counting_input(), 2).contiguous(),))]
+                  (_split(_counting_input(), 2).contiguous(),))]
     if hidden:
         cases = [
             Case("a random attention output of shape (2, 4, 4, 3): 4 heads, 4 tokens, d_head = 3",
@@ -199,7 +196,7 @@ def _reference(module, num_heads, query, key, value, mask=None):
         return ref(query, key, value, mask)
 
 
-def torch_attention_module(module, num_heads):
+def _torch_attention_module(module, num_heads):
     """torch.nn.MultiheadAttention(batch_first=True) holding a copy of `module`'s weights."""
     embed, kdim, vdim = module.w_q.weight.shape[0], module.w_k.weight.shape[1], module.w_v.weight.shape[1]
     theirs = _TorchMHA(embed, num_heads, batch_first=True, kdim=kdim, vdim=vdim)
@@ -219,7 +216,7 @@ def torch_attention_module(module, num_heads):
 def _torch_reference(module, num_heads, query, key, value, mask=None):
     """The same computation by torch.nn.MultiheadAttention; our mask (True = may attend) is
     inverted into torch's (True = may NOT attend), one (n, m) slice per batch item and head."""
-    theirs = torch_attention_module(module, num_heads)
+    theirs = _torch_attention_module(module, num_heads)
     attn_mask = None
     if mask is not None:
         b, n, m = query.shape[0], query.shape[1], key.shape[1]
@@ -228,39 +225,23 @@ def _torch_reference(module, num_heads, query, key, value, mask=None):
         return theirs(query, key, value, attn_mask=attn_mask, need_weights=False)[0]
 
 
-def _build(cls, embed_dim, num_heads, kdim=None, vdim=None, seed=0):
-    """Instantiate the learner's class under a fixed seed and check its four projections."""
+def _built_module(cls, embed_dim, num_heads, kdim=None, vdim=None, seed=0):
+    """The learner's MultiHeadAttention, built under a fixed seed, with its four projections checked."""
     __tracebackhide__ = True
-    call = f"MultiHeadAttention({embed_dim}, {num_heads}" + (
-        f", kdim={kdim}, vdim={vdim})" if kdim or vdim else ")")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        try:
-            module = cls(embed_dim, num_heads, kdim=kdim, vdim=vdim) if kdim or vdim else cls(embed_dim, num_heads)
-        except NotImplementedError:
-            raise
-        except Exception as err:
-            raise ExerciseFailed(f"{call} raised {type(err).__name__}: {err}") from None
-    if not isinstance(module, _Module):
-        raise ExerciseFailed(f"{call} is not an nn.Module: subclass nn.Module and call super().__init__()")
+    widths = {"kdim": kdim, "vdim": vdim} if kdim or vdim else {}
+    module = build(cls, "MultiHeadAttention", (embed_dim, num_heads), widths, seed=seed)
+    call = f"MultiHeadAttention({embed_dim}, {num_heads}" + "".join(f", {k}={v}" for k, v in widths.items()) + ")"
     sizes = {"w_q": embed_dim, "w_k": kdim or embed_dim, "w_v": vdim or embed_dim, "w_o": embed_dim}
-    roles = {"w_q": "queries", "w_k": "keys", "w_v": "values", "w_o": "merged heads"}
+    inputs = {"w_k": ("kdim", "keys"), "w_v": ("vdim", "values")}
     for name, in_features in sizes.items():
-        layer = getattr(module, name, None)
         wanted = f"nn.Linear({in_features}, {embed_dim})"
-        if not isinstance(layer, _Linear):
-            raise ExerciseFailed(f"{call} has no nn.Linear named {name}: store the projection of the "
-                                 f"{roles[name]} as self.{name} = {wanted}")
-        if (layer.in_features, layer.out_features) != (in_features, embed_dim):
-            hint = ""
-            if name in ("w_k", "w_v") and layer.in_features == embed_dim:
-                which = "kdim" if name == "w_k" else "vdim"
-                hint = f" ({which} was ignored: the {roles[name]} have {which} features, not embed_dim)"
-            raise ExerciseFailed(f"in {call}, self.{name} maps {layer.in_features} -> {layer.out_features} "
-                                 f"features, but it should be {wanted}{hint}")
-        if layer.bias is None:
-            raise ExerciseFailed(f"in {call}, self.{name} has no bias: use {wanted} (bias=True is the "
-                                 "default), as torch.nn.MultiheadAttention does")
+        layer = require(module, call, name, nn.Linear, wanted)
+        if name in inputs and in_features != embed_dim and layer.in_features == embed_dim:
+            which, role = inputs[name]
+            raise ExerciseFailed(f"{call}: `self.{name}` maps {embed_dim} -> {layer.out_features} features, but it "
+                                 f"should be {wanted} ({which} was ignored: the {role} have {which} features, "
+                                 "not embed_dim)")
+        require_linear(module, call, name, in_features, embed_dim, bias=True, how=wanted)
     return module
 
 
@@ -268,21 +249,16 @@ def _run_module(module, num_heads, query, key, value, mask=None):
     return module(query, key, value) if mask is None else module(query, key, value, mask)
 
 
-def padding_mask(lengths, m):
+def _padding_mask(lengths, m):
     """(batch, 1, 1, m) bool mask, True for the first lengths[i] keys of sequence i."""
     return (torch.arange(m)[None, :] < torch.tensor(lengths)[:, None])[:, None, None, :]
 
 
 def multi_head_attention(cls, hidden=False):
     __tracebackhide__ = True
-    if not inspect.isclass(cls):
-        raise ExerciseFailed(f"MultiHeadAttention should be a class (a subclass of nn.Module), "
-                             f"but it is a {type(cls).__name__}")
-    if not issubclass(cls, _Module):
-        raise ExerciseFailed("MultiHeadAttention should subclass nn.Module: class MultiHeadAttention(nn.Module)")
 
     def case(label, embed, heads, n, m, mask=None, kdim=None, vdim=None, cross=True, seed=0):
-        module = _build(cls, embed, heads, kdim, vdim, seed=seed)
+        module = _built_module(cls, embed, heads, kdim, vdim, seed=seed)
         query = randn(2, n, embed, seed=50 + seed)
         key = randn(2, m, kdim or embed, seed=60 + seed) if cross else query
         value = randn(2, m, vdim or embed, seed=70 + seed) if cross else query
@@ -298,12 +274,12 @@ def multi_head_attention(cls, hidden=False):
             case("cross-attention: 3 queries attend to 5 keys, key and value different tensors, "
                  "embed_dim=8, 4 heads, no mask", 8, 4, 3, 5, seed=1),
             case("cross-attention with a key padding mask of shape (2, 1, 1, 5): the two sequences "
-                 "have 3 and 4 real keys", 8, 2, 3, 5, mask=padding_mask([3, 4], 5), seed=2),
+                 "have 3 and 4 real keys", 8, 2, 3, 5, mask=_padding_mask([3, 4], 5), seed=2),
             case("kdim=6 and vdim=10 different from embed_dim=12, 3 heads, 4 queries, 5 keys, "
-                 "padding mask (2, 1, 1, 5)", 12, 3, 4, 5, mask=padding_mask([2, 5], 5),
+                 "padding mask (2, 1, 1, 5)", 12, 3, 4, 5, mask=_padding_mask([2, 5], 5),
                  kdim=6, vdim=10, seed=3),
             case("self-attention with a causal mask combined with padding, mask shape (2, 1, 5, 5)",
-                 12, 4, 5, 5, mask=bb.causal_mask(5) & padding_mask([3, 5], 5), cross=False, seed=4),
+                 12, 4, 5, 5, mask=bb.causal_mask(5) & _padding_mask([3, 5], 5), cross=False, seed=4),
             case("one head (num_heads=1), cross-attention with a causal-shaped (4, 6) mask",
                  6, 1, 4, 6, mask=torch.ones(4, 6, dtype=torch.bool).tril(2), seed=5),
             case("heads of one feature each (embed_dim=num_heads=4)", 4, 4, 3, 5, seed=6),

@@ -178,7 +178,7 @@ class SelfAttention(nn.Module):
 
     def forward(self, x, mask=None):
         return scaled_dot_product_attention(x @ self.w_q, x @ self.w_k, x @ self.w_v, mask)
-''', "needs an attribute `w_q` that is an nn.Linear"),
+''', "`self.w_q` should be nn.Linear"),
     # fixed_attention
     WrongAnswer("fixed_attention", "kept w @ x", '''
 def fixed_attention(x, w_q, w_k, w_v):
@@ -202,7 +202,8 @@ def fixed_attention(x, w_q, w_k, w_v):
 ''', "you added scaling"),
 ]
 
-# Sources 000 and 004 (../shared/WORKED_EXAMPLES.md).
+# The numbers of source 000's worked example and source 004's batch (README, Credits), which the
+# reference solution must reproduce in its notebook.
 WORKED_EXAMPLES = {
     "K": [[0, 1, 1], [4, 4, 0], [2, 3, 1]],
     "Q": [[1, 0, 2], [2, 2, 2], [2, 1, 3]],
