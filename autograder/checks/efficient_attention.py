@@ -12,7 +12,7 @@ import math
 import torch
 from torch.overrides import TorchFunctionMode
 
-from .. import blocks as ref
+from .. import blocks
 from .core import Case, ExerciseFailed, Mistake, check, isolated, learner_facing, randn
 from .self_attention import _worked_example  # source 000
 
@@ -229,7 +229,7 @@ def online_softmax(fn, hidden=False):
 def _attention(q, k, v, block_size=None, causal=False):
     """The reference: ordinary attention with the whole score matrix (block_size is ignored)."""
     mask = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril() if causal else None
-    return ref.scaled_dot_product_attention(q, k, v, mask)
+    return blocks.scaled_dot_product_attention(q, k, v, mask)
 
 
 def _flash(q, k, v, block_size, causal=False, *, rescale_acc=True, rescale_sum=True, divide="end",
@@ -362,9 +362,9 @@ def _step(x_t, k_cache, v_cache, w_q, w_k, w_v, *, axis=-2, attend_first=False, 
     new_v = torch.cat([v_cache, x_t if cache_inputs else v], dim=axis)
     keys, values = (k_cache, v_cache) if attend_first else (new_k, new_v)
     if full_mask:
-        out = ref.scaled_dot_product_attention(q, keys, values, ref.causal_mask(keys.shape[-2]))
+        out = blocks.scaled_dot_product_attention(q, keys, values, blocks.causal_mask(keys.shape[-2]))
     elif scaled:
-        out = ref.scaled_dot_product_attention(q, keys, values)
+        out = blocks.scaled_dot_product_attention(q, keys, values)
     else:
         out = torch.softmax(q @ keys.transpose(-2, -1), dim=-1) @ values
     if not update:
@@ -373,22 +373,22 @@ def _step(x_t, k_cache, v_cache, w_q, w_k, w_v, *, axis=-2, attend_first=False, 
 
 
 def _decode_all(step, x, w_q, w_k, w_v):
-    """Decode a whole sequence x (batch, n, d_model) token by token from an empty cache."""
-    k_cache = x.new_zeros(x.shape[0], 0, w_k.shape[1])  # (batch, 0, d_k)
-    v_cache = x.new_zeros(x.shape[0], 0, w_v.shape[1])  # (batch, 0, d_v)
+    """Decode a whole sequence x (b, n, d_model) token by token from an empty cache."""
+    k_cache = x.new_zeros(x.shape[0], 0, w_k.shape[1])  # (b, 0, d_k)
+    v_cache = x.new_zeros(x.shape[0], 0, w_v.shape[1])  # (b, 0, d_v)
     outputs = []
     for t in range(x.shape[1]):
         out, k_cache, v_cache = step(x[:, t:t + 1], k_cache, v_cache, w_q, w_k, w_v)
         outputs.append(out)
-    return torch.cat(outputs, dim=1)  # (batch, n, d_v)
+    return torch.cat(outputs, dim=1)  # (b, n, d_v)
 
 
 def _causal_reference(x, w_q, w_k, w_v):
-    return ref.scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v, ref.causal_mask(x.shape[-2]))
+    return blocks.scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v, blocks.causal_mask(x.shape[-2]))
 
 
 def _step_case(label, x, w_q, w_k, w_v, t):
-    """Decode token t of x (batch, n, d_model) with the keys and values of tokens 0..t-1 cached."""
+    """Decode token t of x (b, n, d_model) with the keys and values of tokens 0..t-1 cached."""
     prefix = x[:, :t]
     return Case(label, (x[:, t:t + 1], prefix @ w_k, prefix @ w_v, w_q, w_k, w_v))
 
@@ -398,7 +398,7 @@ def decode_step(fn, hidden=False):
     if not callable(fn):
         raise ExerciseFailed(f"decode_step should be a function, but it is a {type(fn).__name__}")
     x, w_q, w_k, w_v = _worked_example()
-    x = x[None]  # (1, 3, 4)
+    x = x[None]  # (b, n, d_model) = (1, 3, 4)
     cases = [
         _step_case("the first token of source 000, with an empty cache (1, 0, 3)", x, w_q, w_k, w_v, 0),
         _step_case("the third token of source 000, with the first two tokens' keys and values cached",

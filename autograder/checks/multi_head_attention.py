@@ -1,12 +1,9 @@
 """Checks for notebook 04 (multi-head attention): splitting into heads, merging them back, the
-full `MultiHeadAttention` module, and counting its FLOPs.
+full `MultiHeadAttention` module, and counting its FLOPs. `embed_dim` (the argument's name, as in
+`nn.MultiheadAttention`) is d_model.
 
-Each public function takes the learner's function (or class), runs it on a small worked input
-(`hidden=False`, the visible test) or on inputs chosen to expose the classic mistakes
-(`hidden=True`, the hidden test), and names the likely mistake when it fails.
-
-The module check builds the learner's class with a fixed seed and compares its output with
-references computed from that module's own weights: `building_blocks.MultiHeadAttention`
+The module check compares the learner's output with references computed from that module's own
+weights: `blocks.MultiHeadAttention`
 loaded with them and, in the hidden test, `torch.nn.MultiheadAttention(batch_first=True)`
 loaded with them too (its boolean masks mean the opposite: True = may NOT attend).
 """
@@ -16,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from .. import blocks as bb
+from .. import blocks
 from .core import Case, ExerciseFailed, Mistake, build, check, learner_facing, randn, require, require_linear
 
 # Bound once, before any learner code runs.
@@ -29,12 +26,12 @@ MASKED = float("-inf")
 
 # ---------------------------------------------------------------- split_heads
 def _split(x, num_heads):
-    return bb.split_heads(x, num_heads)
+    return blocks.split_heads(x, num_heads)
 
 
-def _counting_input(batch=1, seq=3, embed=8):
-    """The visible tests' input: the numbers 0, 1, 2, ... laid out as (batch, seq, embed)."""
-    return torch.arange(batch * seq * embed, dtype=torch.float32).reshape(batch, seq, embed)
+def _counting_input(b=1, n=3, d_model=8):
+    """The visible tests' input: the numbers 0, 1, 2, ... laid out as (b, n, d_model)."""
+    return torch.arange(b * n * d_model, dtype=torch.float32).reshape(b, n, d_model)
 
 
 def split_heads(fn, hidden=False):
@@ -49,28 +46,28 @@ def split_heads(fn, hidden=False):
         ]
 
     def dims(x, h):
-        b, s, e = x.shape
-        return b, s, h, e // h
+        b, n, d_model = x.shape
+        return b, n, h, d_model // h
 
     def no_transpose(x, h):
-        b, s, h, d = dims(x, h)
-        return x.reshape(b, s, h, d)
+        b, n, h, d_head = dims(x, h)
+        return x.reshape(b, n, h, d_head)
 
     def straight_reshape(x, h):
-        b, s, h, d = dims(x, h)
-        return x.reshape(b, h, s, d)
+        b, n, h, d_head = dims(x, h)
+        return x.reshape(b, h, n, d_head)
 
     def interleaved(x, h):
-        b, s, h, d = dims(x, h)
-        return x.reshape(b, s, d, h).permute(0, 3, 1, 2)
+        b, n, h, d_head = dims(x, h)
+        return x.reshape(b, n, d_head, h).permute(0, 3, 1, 2)
 
     def swapped_last(x, h):
-        b, s, h, d = dims(x, h)
-        return x.reshape(b, s, h, d).transpose(2, 3)
+        b, n, h, d_head = dims(x, h)
+        return x.reshape(b, n, h, d_head).transpose(2, 3)
 
     def per_head_transposed(x, h):
-        b, s, h, d = dims(x, h)
-        return x.reshape(b, s, h, d).permute(0, 2, 3, 1)
+        b, n, h, d_head = dims(x, h)
+        return x.reshape(b, n, h, d_head).permute(0, 2, 3, 1)
 
     mistakes = [
         Mistake("you reshaped straight to (batch, heads, seq, d_head): right shape, scrambled values. "
@@ -92,7 +89,7 @@ def split_heads(fn, hidden=False):
 
 # ---------------------------------------------------------------- merge_heads
 def _merge(x):
-    return bb.merge_heads(x)
+    return blocks.merge_heads(x)
 
 
 def merge_heads(fn, hidden=False):
@@ -109,24 +106,24 @@ def merge_heads(fn, hidden=False):
         ]
 
     def straight_reshape(x):
-        b, h, s, d = x.shape
-        return x.reshape(b, s, h * d)
+        b, h, n, d_head = x.shape
+        return x.reshape(b, n, h * d_head)
 
     def straight_view(x):
-        b, h, s, d = x.shape
-        return x.view(b, s, h * d)
+        b, h, n, d_head = x.shape
+        return x.view(b, n, h * d_head)
 
     def view_after_transpose(x):
-        b, h, s, d = x.shape
-        return x.transpose(1, 2).view(b, s, h * d)
+        b, h, n, d_head = x.shape
+        return x.transpose(1, 2).view(b, n, h * d_head)
 
     def swapped_last(x):
-        b, h, s, d = x.shape
-        return x.transpose(2, 3).reshape(b, s, h * d)
+        b, h, n, d_head = x.shape
+        return x.transpose(2, 3).reshape(b, n, h * d_head)
 
     def interleaved(x):
-        b, h, s, d = x.shape
-        return x.permute(0, 2, 3, 1).reshape(b, s, h * d)
+        b, h, n, d_head = x.shape
+        return x.permute(0, 2, 3, 1).reshape(b, n, h * d_head)
 
     def not_merged(x):
         return x.transpose(1, 2)
@@ -165,8 +162,8 @@ def _variant(module, num_heads, query, key, value, mask=None, *, heads=None, key
     q = split(_project(module.w_q, query), h)  # (b, h, n, d_head)
     k = split(_project(module.w_k, inputs[keys_from]), h)  # (b, h, m, d_head)
     v = split(_project(module.w_v, inputs[values_from]), h)  # (b, h, m, d_head)
-    d_head, embed = q.shape[-1], module.w_q.weight.shape[0]
-    divisor = {"d_head": math.sqrt(d_head), "embed": math.sqrt(embed), "none": 1.0,
+    d_head, d_model = q.shape[-1], module.w_q.weight.shape[0]
+    divisor = {"d_head": math.sqrt(d_head), "d_model": math.sqrt(d_model), "none": 1.0,
                "d_head_squared": d_head}[scale]
     scores = q @ k.transpose(-2, -1) / divisor  # (b, h, n, m)
     if mask is not None and mask_mode == "fill":
@@ -180,28 +177,28 @@ def _variant(module, num_heads, query, key, value, mask=None, *, heads=None, key
         weights = weights.nan_to_num(0.0)
     if mask is not None and mask_mode == "after":
         weights = weights * mask
-    out = merge(weights @ v)  # (b, n, embed)
+    out = merge(weights @ v)  # (b, n, d_model)
     return _project(module.w_o, out) if out_proj else out
 
 
 def _reference(module, num_heads, query, key, value, mask=None):
-    """building_blocks.MultiHeadAttention carrying a copy of the learner module's weights."""
-    embed = module.w_q.weight.shape[0]
-    ref = bb.MultiHeadAttention(embed, num_heads, kdim=module.w_k.weight.shape[1],
-                                vdim=module.w_v.weight.shape[1])
+    """blocks.MultiHeadAttention carrying a copy of the learner module's weights."""
+    d_model = module.w_q.weight.shape[0]
+    reference = blocks.MultiHeadAttention(d_model, num_heads, kdim=module.w_k.weight.shape[1],
+                                          vdim=module.w_v.weight.shape[1])
     with torch.no_grad():
         for name in ("w_q", "w_k", "w_v", "w_o"):
-            getattr(ref, name).weight.copy_(getattr(module, name).weight)
-            getattr(ref, name).bias.copy_(getattr(module, name).bias)
-        return ref(query, key, value, mask)
+            getattr(reference, name).weight.copy_(getattr(module, name).weight)
+            getattr(reference, name).bias.copy_(getattr(module, name).bias)
+        return reference(query, key, value, mask)
 
 
 def _torch_attention_module(module, num_heads):
     """torch.nn.MultiheadAttention(batch_first=True) holding a copy of `module`'s weights."""
-    embed, kdim, vdim = module.w_q.weight.shape[0], module.w_k.weight.shape[1], module.w_v.weight.shape[1]
-    theirs = _TorchMHA(embed, num_heads, batch_first=True, kdim=kdim, vdim=vdim)
+    d_model, kdim, vdim = module.w_q.weight.shape[0], module.w_k.weight.shape[1], module.w_v.weight.shape[1]
+    theirs = _TorchMHA(d_model, num_heads, batch_first=True, kdim=kdim, vdim=vdim)
     with torch.no_grad():
-        if theirs.in_proj_weight is not None:  # kdim == vdim == embed_dim: one stacked matrix
+        if theirs.in_proj_weight is not None:  # kdim == vdim == d_model: one stacked matrix
             theirs.in_proj_weight.copy_(torch.cat([module.w_q.weight, module.w_k.weight, module.w_v.weight]))
         else:
             theirs.q_proj_weight.copy_(module.w_q.weight)
@@ -215,7 +212,8 @@ def _torch_attention_module(module, num_heads):
 
 def _torch_reference(module, num_heads, query, key, value, mask=None):
     """The same computation by torch.nn.MultiheadAttention; our mask (True = may attend) is
-    inverted into torch's (True = may NOT attend), one (n, m) slice per batch item and head."""
+    inverted into torch's (True = may NOT attend), one (n, m) slice per batch item and head:
+    attn_mask (b * h, n, m)."""
     theirs = _torch_attention_module(module, num_heads)
     attn_mask = None
     if mask is not None:
@@ -250,24 +248,24 @@ def _run_module(module, num_heads, query, key, value, mask=None):
 
 
 def _padding_mask(lengths, m):
-    """(batch, 1, 1, m) bool mask, True for the first lengths[i] keys of sequence i."""
+    """(b, 1, 1, m) bool mask, True for the first lengths[i] keys of sequence i."""
     return (torch.arange(m)[None, :] < torch.tensor(lengths)[:, None])[:, None, None, :]
 
 
 def multi_head_attention(cls, hidden=False):
     __tracebackhide__ = True
 
-    def case(label, embed, heads, n, m, mask=None, kdim=None, vdim=None, cross=True, seed=0):
-        module = _built_module(cls, embed, heads, kdim, vdim, seed=seed)
-        query = randn(2, n, embed, seed=50 + seed)
-        key = randn(2, m, kdim or embed, seed=60 + seed) if cross else query
-        value = randn(2, m, vdim or embed, seed=70 + seed) if cross else query
-        return Case(label, (module, heads, query, key, value, mask))
+    def case(label, d_model, h, n, m, mask=None, kdim=None, vdim=None, cross=True, seed=0):
+        module = _built_module(cls, d_model, h, kdim, vdim, seed=seed)
+        query = randn(2, n, d_model, seed=50 + seed)  # (b, n, d_model)
+        key = randn(2, m, kdim or d_model, seed=60 + seed) if cross else query  # (b, m, kdim)
+        value = randn(2, m, vdim or d_model, seed=70 + seed) if cross else query  # (b, m, vdim)
+        return Case(label, (module, h, query, key, value, mask))
 
     cases = [
         case("self-attention on a batch of 2 sequences of 4 tokens, embed_dim=8, 2 heads, no mask",
              8, 2, 4, 4, cross=False),
-        case("the same with a causal mask (4, 4)", 8, 2, 4, 4, mask=bb.causal_mask(4), cross=False),
+        case("the same with a causal mask (4, 4)", 8, 2, 4, 4, mask=blocks.causal_mask(4), cross=False),
     ]
     if hidden:
         cases = [
@@ -279,7 +277,7 @@ def multi_head_attention(cls, hidden=False):
                  "padding mask (2, 1, 1, 5)", 12, 3, 4, 5, mask=_padding_mask([2, 5], 5),
                  kdim=6, vdim=10, seed=3),
             case("self-attention with a causal mask combined with padding, mask shape (2, 1, 5, 5)",
-                 12, 4, 5, 5, mask=bb.causal_mask(5) & _padding_mask([3, 5], 5), cross=False, seed=4),
+                 12, 4, 5, 5, mask=blocks.causal_mask(5) & _padding_mask([3, 5], 5), cross=False, seed=4),
             case("one head (num_heads=1), cross-attention with a causal-shaped (4, 6) mask",
                  6, 1, 4, 6, mask=torch.ones(4, 6, dtype=torch.bool).tril(2), seed=5),
             case("heads of one feature each (embed_dim=num_heads=4)", 4, 4, 3, 5, seed=6),
@@ -294,7 +292,7 @@ def multi_head_attention(cls, hidden=False):
     mistakes = [
         Mistake("you did not scale the scores: divide q @ k^T by sqrt(d_head)", variant(scale="none")),
         Mistake("you scaled by sqrt(embed_dim); each head's dot products have only d_head = "
-                "embed_dim / num_heads terms, so divide by sqrt(d_head)", variant(scale="embed")),
+                "embed_dim / num_heads terms, so divide by sqrt(d_head)", variant(scale="d_model")),
         Mistake("you divided the scores by d_head; divide by sqrt(d_head)", variant(scale="d_head_squared")),
         Mistake("you forgot the output projection: return self.w_o(merged heads)", variant(out_proj=False)),
         Mistake("you merged the heads without transposing: (batch, heads, seq, d_head) needs "

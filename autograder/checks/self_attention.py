@@ -1,15 +1,15 @@
 """Checks for notebook 02 (single-head self-attention): projections, scores, weights, outputs,
 scaled dot-product attention with masks, a small attention module, and fixing the sources' bugs.
 
-The worked example is source 000 (3 tokens, 4 features, 3-dim heads); the hidden inputs are
-non-square, batched and have d_k != d_v, the shapes that expose silent bugs.
+The worked example is source 000 (n = 3 tokens of d_in = 4 features, d_k = d_v = 3); the hidden
+inputs are non-square, batched and have d_k != d_v, the shapes that expose silent bugs.
 """
 
 import math
 
 import torch
 
-from .. import blocks as ref
+from .. import blocks
 from .core import Case, Mistake, build, check, learner_facing, randn, require_linear
 
 # Source 000's worked example (README, Credits), as notebook 02's first code cell writes it:
@@ -21,7 +21,7 @@ W_V = [[0, 2, 0], [0, 3, 0], [1, 0, 3], [1, 1, 0]]
 
 
 def _worked_example():
-    """(x, w_q, w_k, w_v) of source 000 as float tensors: (3, 4), (4, 3), (4, 3), (4, 3)."""
+    """(x, w_q, w_k, w_v) of source 000 as float tensors: x (n, d_in) = (3, 4), each w (d_in, d_k) = (4, 3)."""
     return tuple(torch.tensor(m, dtype=torch.float32) for m in (X, W_Q, W_K, W_V))
 
 
@@ -172,7 +172,7 @@ def _sdpa_mistakes():
 
 def scaled_dot_product_attention(fn, hidden=False):
     q, k, v = _example_qkv()
-    causal = ref.causal_mask(3)
+    causal = blocks.causal_mask(3)
     cases = [
         Case("Q, K, V of the worked example, no mask", (q, k, v)),
         Case("the worked example with a causal mask (token i sees tokens 0..i)", (q, k, v), {"mask": causal}),
@@ -188,17 +188,17 @@ def scaled_dot_product_attention(fn, hidden=False):
             Case("batched with a padding mask of shape (2, 1, 7): the second sequence has 4 real keys",
                  (randn(2, 5, 4, seed=26), randn(2, 7, 4, seed=27), randn(2, 7, 3, seed=28)), {"mask": padding}),
             Case("a 6 x 6 causal mask, d_k = 8, d_v = 2",
-                 (randn(6, 8, seed=29), randn(6, 8, seed=30), randn(6, 2, seed=31)), {"mask": ref.causal_mask(6)}),
+                 (randn(6, 8, seed=29), randn(6, 8, seed=30), randn(6, 2, seed=31)), {"mask": blocks.causal_mask(6)}),
             Case("a mask where query 2 of the first sequence may attend to no key at all (output must be 0)",
                  (randn(2, 5, 4, seed=32), randn(2, 7, 4, seed=33), randn(2, 7, 3, seed=34)), {"mask": rows}),
         ]
-    check("scaled_dot_product_attention", fn, ref.scaled_dot_product_attention, cases, _sdpa_mistakes())
+    check("scaled_dot_product_attention", fn, blocks.scaled_dot_product_attention, cases, _sdpa_mistakes())
 
 
 # ---------------------------------------------------------------- the module
 def _module_reference(module, x, mask=None):
-    q, k, v = module.w_q(x), module.w_k(x), module.w_v(x)  # (..., n, d_out)
-    return ref.scaled_dot_product_attention(q, k, v, mask)
+    q, k, v = module.w_q(x), module.w_k(x), module.w_v(x)  # (..., n, d_k), d_k = d_v = d_out
+    return blocks.scaled_dot_product_attention(q, k, v, mask)
 
 
 def _module_mistakes():

@@ -1,10 +1,6 @@
 """Checks for notebook 06 (the transformer block): layer normalisation, an encoder block and a
 causal decoder block that must agree with PyTorch's own layers, and the capstone's model.
 
-Each public function takes the learner's function or class, runs it on a simple input
-(`hidden=False`, the visible test) or on inputs chosen to expose common mistakes
-(`hidden=True`, the hidden test), and names the likely mistake when it fails.
-
 Classes are checked through their own weights: the learner's module is built under a fixed
 seed (without touching the notebook's global random state), its layer norms get random
 gains and shifts (with the default gain 1 and shift 0, two norms would be indistinguishable),
@@ -470,7 +466,7 @@ def _model(model, tokens, spec, positions="start", blocks="chained", softmax=Fal
         h = block(h if blocks != "unchained" else x)  # (b, n, d_model)
     if positions == "end":
         h = h + table[:n]
-    logits = model.head(h)  # (b, n, vocab)
+    logits = model.head(h)  # (b, n, V)
     return logits.softmax(-1) if softmax else logits
 
 
@@ -494,7 +490,7 @@ def reversal_transformer(cls, hidden=False):
         blocks = require(model, call, "blocks", nn.ModuleList, "an nn.ModuleList of EncoderBlocks")
         if len(blocks) != spec.num_layers:
             raise ExerciseFailed(f"{call}: `self.blocks` holds {len(blocks)} blocks, but num_layers={spec.num_layers}")
-        tokens = torch.randint(0, spec.vocab_size, (batch, n), generator=generator(680 + i))  # (batch, n)
+        tokens = torch.randint(0, spec.vocab_size, (batch, n), generator=generator(680 + i))  # (b, n)
         with isolated(0):  # the reference runs the learner's own blocks: they must work first
             try:
                 blocks[0](torch.zeros(1, n, spec.d_model))
