@@ -191,33 +191,43 @@ def _drawing(obj):
     return learner
 
 
-def _run_check(check_fn, obj):
-    """Run the visible and hidden check; return the ExerciseFailed it raised, or None."""
-    try:
-        check_fn(obj)
-        check_fn(obj, hidden=True)
-    except ExerciseFailed as failure:
-        return failure
-    return None
+def _failures(check_fn, obj):
+    """What the visible and the hidden check say about obj: the messages of their failures."""
+    failures = []
+    for hidden in (False, True):
+        try:
+            check_fn(obj, hidden=hidden)
+        except ExerciseFailed as failure:
+            failures.append(str(failure))
+    return failures
 
 
 @pytest.mark.parametrize("assignment", course.assignments())
-def test_checks_pass_the_reference_fail_a_wrong_answer_and_never_move_the_global_seed(assignment, capsys):
+def test_checks_pass_the_reference_without_moving_the_global_seed(assignment, capsys):
     module, calls, cells = _notebook(assignment)
     namespace = _namespace(assignment, cells)
-    wrong_answers = support.catalogue(assignment).wrong_answers
-    for name, (cell, obj) in calls.items():
-        check_fn = getattr(module, name)
+    for name, (_, obj) in calls.items():
         torch.manual_seed(2024)
         state = torch.get_rng_state()
-        failure = _run_check(check_fn, _drawing(namespace[obj]))
-        assert failure is None, f"{name} failed the reference solution: {failure}"
+        assert _failures(getattr(module, name), _drawing(namespace[obj])) == [], name
         assert torch.equal(torch.get_rng_state(), state), f"{name} moved the global seed on a pass"
+    capsys.readouterr()
 
-        wrong = next(w for w in wrong_answers if w.cell == cell)
+
+@pytest.mark.parametrize("assignment", course.assignments())
+def test_checks_name_every_catalogued_wrong_answer_without_moving_the_global_seed(assignment, capsys):
+    """The in-process twin of test_grading's catalogue test (which runs real nbgrader): fast
+    enough to run on every edit of a check."""
+    module, calls, cells = _notebook(assignment)
+    namespace = _namespace(assignment, cells)
+    checks_of = {cell: (name, obj) for name, (cell, obj) in calls.items()}
+    for wrong in support.catalogue(assignment).wrong_answers:
+        name, obj = checks_of[wrong.cell]
         wrong_namespace = dict(namespace)
         exec(wrong.code, wrong_namespace)
-        failure = _run_check(check_fn, wrong_namespace[obj])
-        assert failure is not None and wrong.hint in str(failure), (name, wrong.name, failure)
-        assert torch.equal(torch.get_rng_state(), state), f"{name} moved the global seed on a failure"
+        torch.manual_seed(2024)
+        state = torch.get_rng_state()
+        failures = _failures(getattr(module, name), wrong_namespace[obj])
+        assert any(wrong.hint in failure for failure in failures), (wrong.name, failures)
+        assert torch.equal(torch.get_rng_state(), state), f"{name} moved the global seed on '{wrong.name}'"
     capsys.readouterr()
