@@ -87,14 +87,14 @@ class MultiHeadAttention(nn.Module):
     the last call, (b, h, n, m), are kept in `self.last_weights`.
     """
 
-    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None, bias=True):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
         super().__init__()
         assert embed_dim % num_heads == 0, "embed_dim must be divisible by num_heads"
         self.num_heads = num_heads
-        self.w_q = nn.Linear(embed_dim, embed_dim, bias=bias)  # d_model -> d_model
-        self.w_k = nn.Linear(kdim or embed_dim, embed_dim, bias=bias)  # kdim -> d_model
-        self.w_v = nn.Linear(vdim or embed_dim, embed_dim, bias=bias)  # vdim -> d_model
-        self.w_o = nn.Linear(embed_dim, embed_dim, bias=bias)  # d_model -> d_model
+        self.w_q = nn.Linear(embed_dim, embed_dim)  # d_model -> d_model
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)  # kdim -> d_model
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)  # vdim -> d_model
+        self.w_o = nn.Linear(embed_dim, embed_dim)  # d_model -> d_model
         self.last_weights = None
 
     def forward(self, query, key, value, mask=None):
@@ -105,14 +105,14 @@ class MultiHeadAttention(nn.Module):
         return self.w_o(merge_heads(out))  # (b, n, d_model)
 
 
-def sinusoidal_encoding(num_positions, dim, base=10000.0):
+def sinusoidal_encoding(num_positions, dim):
     """Built in notebook 05, exercise 2: `sinusoidal_encoding`.
 
     The (n, d_model) position table for n = num_positions and d_model = dim (even):
-    PE[t, 2i] = sin(t / base^(2i / d_model)), PE[t, 2i + 1] = cos(t / base^(2i / d_model)).
+    PE[t, 2i] = sin(t / 10000^(2i / d_model)), PE[t, 2i + 1] = cos(t / 10000^(2i / d_model)).
     """
     positions = torch.arange(num_positions, dtype=torch.float32)[:, None]  # (n, 1)
-    rates = base ** (-torch.arange(0, dim, 2, dtype=torch.float32) / dim)  # (d_model / 2,)
+    rates = 10000.0 ** (-torch.arange(0, dim, 2, dtype=torch.float32) / dim)  # (d_model / 2,)
     angles = positions * rates  # (n, d_model / 2)
     table = torch.zeros(num_positions, dim)  # (n, d_model)
     table[:, 0::2] = torch.sin(angles)  # (n, d_model / 2)
