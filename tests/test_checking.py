@@ -1,12 +1,19 @@
-"""The check machinery on its own: verdicts, named mistakes, and robustness."""
+"""The check machinery on its own (verdicts, named mistakes, robustness), and every notebook's
+checks run in-process on the reference solutions and on catalogued wrong answers."""
 
+import importlib
+import inspect
+import re
 import sys
 import warnings
 
 import pytest
 import torch
+from torch import nn
 
-from autograder.checks.core import Case, ExerciseFailed, Mistake, check, expect_shape, expect_values, problem_with
+import support
+from autograder import course
+from autograder.checks.core import Case, ExerciseFailed, Mistake, build, check, problem_with, require_linear
 
 CASES = [Case("a 2 x 3 matrix and a 4 x 3 matrix", (torch.arange(6.0).view(2, 3), torch.ones(4, 3)))]
 REFERENCE = lambda a, b: a @ b.T  # noqa: E731
@@ -90,10 +97,137 @@ def test_problem_with_compares_shapes_dtypes_tuples_and_numbers():
     assert "1.5" in problem_with(1.5, 2.0)
 
 
-def test_visible_helpers():
-    expect_values("Q", torch.tensor([[1.0, 2.0]]), [[1, 2]])
-    with pytest.raises(ExerciseFailed, match="Q: the values are wrong"):
-        expect_values("Q", torch.tensor([[1.0, 3.0]]), [[1, 2]])
-    expect_shape("x", torch.ones(2, 3), (2, 3))
-    with pytest.raises(ExerciseFailed, match=r"has shape \(2, 3\), expected \(3, 2\)"):
-        expect_shape("x", torch.ones(2, 3), (3, 2))
+def test_build_reports_what_is_wrong_with_a_class():
+    with pytest.raises(ExerciseFailed, match="should be a class"):
+        build(lambda: None, "Net", seed=0)
+    with pytest.raises(ExerciseFailed, match=r"should subclass nn.Module: class Net\(nn.Module\)"):
+        build(int, "Net", seed=0)
+
+    class Broken(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            raise ValueError("no")
+    with pytest.raises(ExerciseFailed, match=r"Net\(3\) could not be built: it raised ValueError: no"):
+        build(Broken, "Net", (3,), seed=0)
+
+
+def test_build_is_reproducible_and_leaves_the_global_generator_alone():
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    first = build(nn.Linear, "Linear", (3, 2), seed=7)
+    second = build(nn.Linear, "Linear", (3, 2), {"bias": False}, seed=7)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(first.weight, second.weight)
+    assert not first.training
+
+
+def test_require_linear_names_the_attribute_and_what_it_should_be():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(4, 3)
+            self.raw = nn.Parameter(torch.zeros(4, 3))
+    net = Net()
+    assert require_linear(net, "Net()", "proj", 4, 3, bias=True) is net.proj
+    with pytest.raises(ExerciseFailed, match=r"`self.raw` should be nn.Linear\(4, 3\), but it is a Parameter"):
+        require_linear(net, "Net()", "raw", 4, 3)
+    with pytest.raises(ExerciseFailed, match="`self.missing` should be .*but it is nothing"):
+        require_linear(net, "Net()", "missing", 4, 3)
+    with pytest.raises(ExerciseFailed, match="maps 4 -> 3 features, but it should map 3 -> 4"):
+        require_linear(net, "Net()", "proj", 3, 4)
+    with pytest.raises(ExerciseFailed, match="has a bias, but it should have none"):
+        require_linear(net, "Net()", "proj", 4, 3, bias=False)
+
+
+# ---------------------------------------------------------------- every notebook's checks, in-process
+CHECK_CALL = re.compile(r"^check\.(\w+)\((\w+)\)$", re.M)
+CHECK_MODULE = re.compile(r"^from autograder\.checks import (\w+) as check$", re.M)
+DEFINED = re.compile(r"^(?:def|class) (\w+)", re.M)
+
+
+def _notebook(assignment):
+    """(checks module, {check name: (solution grade id, learner object name)}, code cells in order)."""
+    cells = [c for c in support.read(course.source_notebook(assignment)).cells if c.cell_type == "code"]
+    module_name = next(m.group(1) for c in cells for m in [CHECK_MODULE.search(c.source)] if m)
+    defined_in = {name: support.grade_id(c) for c in cells if c.metadata.get("nbgrader", {}).get("solution")
+                  for name in DEFINED.findall(c.source)}
+    calls = {name: (defined_in[obj], obj) for c in cells for name, obj in CHECK_CALL.findall(c.source)}
+    return importlib.import_module(f"autograder.checks.{module_name}"), calls, cells
+
+
+def _public_functions(module):
+    return {name for name, fn in vars(module).items()
+            if inspect.isfunction(fn) and not name.startswith("_") and fn.__module__ == module.__name__}
+
+
+@pytest.mark.parametrize("assignment", course.assignments())
+def test_every_public_function_of_a_checks_module_is_a_check_its_notebook_calls(assignment):
+    module, calls, _ = _notebook(assignment)
+    assert _public_functions(module) == set(calls)
+
+
+def _namespace(assignment, cells):
+    """The notebook's imports and every reference answer, executed in order, in one namespace."""
+    answers = support.solution_code(assignment)
+    namespace = {"__name__": f"notebook_{assignment}"}
+    imports = next(c for c in cells if "from autograder.checks import" in c.source)
+    for cell in [imports] + [c for c in cells if support.grade_id(c) in answers]:
+        exec(answers.get(support.grade_id(cell), cell.source), namespace)
+    return namespace
+
+
+def _drawing(obj):
+    """The learner object, drawing from torch's global generator whenever it runs: a check must
+    not let it disturb the notebook's random state."""
+    if inspect.isclass(obj):
+        def forward(self, *args, **kwargs):
+            torch.rand(1)
+            return obj.forward(self, *args, **kwargs)
+        return type(obj.__name__, (obj,), {"forward": forward})
+
+    def learner(*args, **kwargs):
+        torch.rand(1)
+        return obj(*args, **kwargs)
+    return learner
+
+
+def _failures(check_fn, obj):
+    """What the visible and the hidden check say about obj: the messages of their failures."""
+    failures = []
+    for hidden in (False, True):
+        try:
+            check_fn(obj, hidden=hidden)
+        except ExerciseFailed as failure:
+            failures.append(str(failure))
+    return failures
+
+
+@pytest.mark.parametrize("assignment", course.assignments())
+def test_checks_pass_the_reference_without_moving_the_global_seed(assignment, capsys):
+    module, calls, cells = _notebook(assignment)
+    namespace = _namespace(assignment, cells)
+    for name, (_, obj) in calls.items():
+        torch.manual_seed(2024)
+        state = torch.get_rng_state()
+        assert _failures(getattr(module, name), _drawing(namespace[obj])) == [], name
+        assert torch.equal(torch.get_rng_state(), state), f"{name} moved the global seed on a pass"
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("assignment", course.assignments())
+def test_checks_name_every_catalogued_wrong_answer_without_moving_the_global_seed(assignment, capsys):
+    """The in-process twin of test_grading's catalogue test (which runs real nbgrader): fast
+    enough to run on every edit of a check."""
+    module, calls, cells = _notebook(assignment)
+    namespace = _namespace(assignment, cells)
+    checks_of = {cell: (name, obj) for name, (cell, obj) in calls.items()}
+    for wrong in support.catalogue(assignment).wrong_answers:
+        name, obj = checks_of[wrong.cell]
+        wrong_namespace = dict(namespace)
+        exec(wrong.code, wrong_namespace)
+        torch.manual_seed(2024)
+        state = torch.get_rng_state()
+        failures = _failures(getattr(module, name), wrong_namespace[obj])
+        assert any(wrong.hint in failure for failure in failures), (wrong.name, failures)
+        assert torch.equal(torch.get_rng_state(), state), f"{name} moved the global seed on '{wrong.name}'"
+    capsys.readouterr()

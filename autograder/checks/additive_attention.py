@@ -1,22 +1,16 @@
 """Checks for notebook 03 (additive attention): Nadaraya–Watson attention pooling, the masked
 softmax by valid lengths, additive attention, and the tanh attention layer of source 003.
 
-Each public function takes the learner's function (or class), runs it on the worked example
-(`hidden=False`, the visible test) or on inputs chosen to expose common mistakes
-(`hidden=True`, the hidden test), and names the likely mistake when it fails. For the two
-`nn.Module` exercises the check builds the learner's class under a fixed seed and compares
-its output with a reference computed from that module's own weights.
+For the two `nn.Module` exercises the check compares the learner's output with a reference
+computed from that module's own weights. Beyond the shared vocabulary, shapes name the sizes the
+notebook names: `num_hiddens` (additive attention's hidden size) and `att_dim` (TanhAttention's).
 """
 
-import contextlib
-import io
 import math
-import warnings
 
 import torch
-from torch import nn
 
-from .core import Case, ExerciseFailed, Mistake, check, learner_facing, randn
+from .core import Case, ExerciseFailed, Mistake, build, check, learner_facing, randn, require_linear
 
 # Bound once, before any learner code runs.
 _softmax = torch.softmax
@@ -25,8 +19,6 @@ _exp = torch.exp
 _arange = torch.arange
 _where = torch.where
 _linear = torch.nn.functional.linear
-_Linear = nn.Linear
-_Module = nn.Module
 NEG_INF = float("-inf")
 
 
@@ -42,25 +34,25 @@ def _nadaraya_watson(x_query, x_keys, y_values, bandwidth):
 
 
 def _keep_mask(scores, valid_lens):
-    """(batch, n, m) bool, True where key j < valid length of that row."""
-    batch, n, m = scores.shape
+    """(b, n, m) bool, True where key j < valid length of that row."""
+    b, n, m = scores.shape
     if valid_lens.dim() == 1:
-        valid_lens = valid_lens[:, None].expand(batch, n)  # (batch, n)
-    return _arange(m, device=scores.device) < valid_lens[:, :, None]  # (batch, n, m)
+        valid_lens = valid_lens[:, None].expand(b, n)  # (b, n)
+    return _arange(m, device=scores.device) < valid_lens[:, :, None]  # (b, n, m)
 
 
 def _masked_softmax(scores, valid_lens=None):
     if valid_lens is None:
         return _softmax(scores, dim=-1)
-    keep = _keep_mask(scores, valid_lens)  # (batch, n, m)
-    weights = _softmax(scores.masked_fill(~keep, NEG_INF), dim=-1)  # (batch, n, m); NaN on empty rows
-    return _where(keep, weights, 0.0)  # (batch, n, m)
+    keep = _keep_mask(scores, valid_lens)  # (b, n, m)
+    weights = _softmax(scores.masked_fill(~keep, NEG_INF), dim=-1)  # (b, n, m); NaN on empty rows
+    return _where(keep, weights, 0.0)  # (b, n, m)
 
 
 def _additive_scores(module, queries, keys, tanh=True):
-    q = _linear(queries, module.W_q.weight)  # (b, n, h)
-    k = _linear(keys, module.W_k.weight)  # (b, m, h)
-    features = q[:, :, None, :] + k[:, None, :, :]  # (b, n, m, h)
+    q = _linear(queries, module.W_q.weight)  # (b, n, num_hiddens)
+    k = _linear(keys, module.W_k.weight)  # (b, m, num_hiddens)
+    features = q[:, :, None, :] + k[:, None, :, :]  # (b, n, m, num_hiddens)
     if tanh:
         features = _tanh(features)
     return _linear(features, module.w_v.weight).squeeze(-1)  # (b, n, m)
@@ -73,61 +65,17 @@ def _additive(module, queries, keys, values, valid_lens=None):
 
 def _tanh_qkv(module, x, tanh=True):
     act = _tanh if tanh else (lambda t: t)
-    q = act(_linear(x, module.query.weight, module.query.bias))  # (b, s, a)
-    k = act(_linear(x, module.key.weight, module.key.bias))  # (b, s, a)
-    v = act(_linear(x, module.value.weight, module.value.bias))  # (b, s, a)
+    q = act(_linear(x, module.query.weight, module.query.bias))  # (b, n, att_dim)
+    k = act(_linear(x, module.key.weight, module.key.bias))  # (b, n, att_dim)
+    v = act(_linear(x, module.value.weight, module.value.bias))  # (b, n, att_dim)
     return q, k, v
 
 
 def _tanh_attention(module, x):
     q, k, v = _tanh_qkv(module, x)
-    weights = _softmax(q @ k.transpose(-2, -1), dim=-1)  # (b, s, s)
-    z = weights @ v  # (b, s, a)
-    return z, z.sum(dim=1)  # (b, s, a), (b, a)
-
-
-# ---------------------------------------------------------------- helpers for module exercises
-@contextlib.contextmanager
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with contextlib.redirect_stderr(io.StringIO()):
-            yield
-
-
-def _build(name, cls, args, seed):
-    """The learner's module, built under a fixed seed without touching the global generator."""
-    __tracebackhide__ = True
-    if not (isinstance(cls, type) and issubclass(cls, _Module)):
-        raise ExerciseFailed(f"{name} should be a class that subclasses nn.Module, "
-                             f"but it is a {type(cls).__name__}")
-    with torch.random.fork_rng(devices=[]), _quiet():
-        torch.manual_seed(seed)
-        try:
-            module = cls(*args)
-        except NotImplementedError:
-            raise
-        except Exception as err:
-            raise ExerciseFailed(f"{name}{args} could not be built: it raised "
-                                 f"{type(err).__name__}: {err}") from None
-    return module
-
-
-def _expect_linear(owner, module, attr, in_features, out_features, bias, how):
-    """Fail with a clear message unless module.<attr> is nn.Linear(in, out, bias=bias)."""
-    __tracebackhide__ = True
-    layer = getattr(module, attr, None)
-    if not isinstance(layer, _Linear):
-        raise ExerciseFailed(f"{owner} needs an attribute self.{attr} = {how}; "
-                             f"it has {'none' if layer is None else type(layer).__name__}")
-    if (layer.in_features, layer.out_features) != (in_features, out_features):
-        raise ExerciseFailed(f"{owner}: self.{attr} maps {layer.in_features} -> {layer.out_features} features, "
-                             f"but it should map {in_features} -> {out_features}: {how}")
-    if bias and layer.bias is None:
-        raise ExerciseFailed(f"{owner}: self.{attr} has no bias, but this layer keeps nn.Linear's bias: {how}")
-    if not bias and layer.bias is not None:
-        raise ExerciseFailed(f"{owner}: self.{attr} has a bias, but additive attention's projections have "
-                             f"none: {how}")
+    weights = _softmax(q @ k.transpose(-2, -1), dim=-1)  # (b, n, n)
+    z = weights @ v  # (b, n, att_dim)
+    return z, z.sum(dim=1)  # (b, n, att_dim), (b, att_dim)
 
 
 # ---------------------------------------------------------------- checks
@@ -258,7 +206,7 @@ def additive_attention(cls, hidden=False):
     """Check an AdditiveAttention(query_size, key_size, num_hiddens) class."""
     __tracebackhide__ = True
     name = "AdditiveAttention"
-    # (query_size, key_size, num_hiddens), batch, n, m, d_v, valid_lens, label, seed
+    # (query_size, key_size, num_hiddens), b, n, m, d_v, valid_lens, label
     specs = [
         ((6, 4, 8), 2, 3, 5, 2, None,
          "queries (2, 3, 6), keys (2, 5, 4), values (2, 5, 2), no mask"),
@@ -278,14 +226,14 @@ def additive_attention(cls, hidden=False):
         ]
     cases = []
     for i, (sizes, b, n, m, d_v, lens, label) in enumerate(specs):
-        module = _build(name, cls, sizes, seed=50 + i)
+        module = build(cls, name, sizes, seed=50 + i)
         q_size, k_size, hiddens = sizes
-        how = {"W_q": "nn.Linear(query_size, num_hiddens, bias=False)",
-               "W_k": "nn.Linear(key_size, num_hiddens, bias=False)",
-               "w_v": "nn.Linear(num_hiddens, 1, bias=False)"}
-        _expect_linear(name, module, "W_q", q_size, hiddens, False, how["W_q"])
-        _expect_linear(name, module, "W_k", k_size, hiddens, False, how["W_k"])
-        _expect_linear(name, module, "w_v", hiddens, 1, False, how["w_v"])
+        call = f"{name}{sizes}"
+        require_linear(module, call, "W_q", q_size, hiddens, bias=False,
+                       how="nn.Linear(query_size, num_hiddens, bias=False)")
+        require_linear(module, call, "W_k", k_size, hiddens, bias=False,
+                       how="nn.Linear(key_size, num_hiddens, bias=False)")
+        require_linear(module, call, "w_v", hiddens, 1, bias=False, how="nn.Linear(num_hiddens, 1, bias=False)")
         args = (module, 2 * randn(b, n, q_size, seed=60 + i), 2 * randn(b, m, k_size, seed=70 + i),
                 randn(b, m, d_v, seed=80 + i), lens)
         cases.append(Case(label, args))
@@ -303,8 +251,8 @@ def additive_attention(cls, hidden=False):
 
     def no_unsqueeze(keys_first):
         def compute(module, q, k, v, lens):
-            qh = _linear(q, module.W_q.weight)  # (b, n, h)
-            kh = _linear(k, module.W_k.weight)  # (b, m, h)
+            qh = _linear(q, module.W_q.weight)  # (b, n, num_hiddens)
+            kh = _linear(k, module.W_k.weight)  # (b, m, num_hiddens)
             features = _tanh(kh + qh if keys_first else qh + kh)  # wrong unless n == m
             scores = _linear(features, module.w_v.weight)  # (b, n, 1)
             return _masked_softmax(scores, lens) @ v
@@ -357,10 +305,9 @@ def tanh_attention(cls, hidden=False):
     name = "TanhAttention"
     how = "nn.Linear(in_dim, att_dim) with Xavier-uniform weights and zero bias"
     # Initialisation, on a layer big enough to measure the spread of its weights.
-    probe = _build(name, cls, (48, 16), seed=90)
+    probe = build(cls, name, (48, 16), seed=90)
     for attr in ("query", "key", "value"):
-        _expect_linear(name, probe, attr, 48, 16, True, how)
-        layer = getattr(probe, attr)
+        layer = require_linear(probe, f"{name}(48, 16)", attr, 48, 16, bias=True, how=how)
         weight, bias = layer.weight.detach(), layer.bias.detach()
         if bool(bias.abs().max() > 0):
             raise ExerciseFailed(f"{name}: self.{attr}.bias is not zero: the source initialises every bias "
@@ -373,7 +320,7 @@ def tanh_attention(cls, hidden=False):
                 f"should lie in [-{bound:.3f}, {bound:.3f}] with std {bound / math.sqrt(3):.3f}, but their "
                 f"std is {spread:.3f}. Use nn.init.xavier_uniform_(self.{attr}.weight)")
 
-    # (in_dim, att_dim), batch, seq, label
+    # (in_dim, att_dim), b, n, label
     specs = [((6, 4), 2, 5, "x of shape (2, 5, 6): 2 agents, 5 targets, 6 features; att_dim = 4")]
     if hidden:
         specs = [
@@ -383,19 +330,19 @@ def tanh_attention(cls, hidden=False):
             ((4, 6), 1, 1, "a single token: x of shape (1, 1, 4)"),
         ]
     cases = []
-    for i, ((in_dim, att_dim), b, s, label) in enumerate(specs):
-        module = _build(name, cls, (in_dim, att_dim), seed=91 + i)
+    for i, ((in_dim, att_dim), b, n, label) in enumerate(specs):
+        module = build(cls, name, (in_dim, att_dim), seed=91 + i)
         for attr in ("query", "key", "value"):
-            _expect_linear(name, module, attr, in_dim, att_dim, True, how)
+            require_linear(module, f"{name}({in_dim}, {att_dim})", attr, in_dim, att_dim, bias=True, how=how)
         with torch.no_grad():  # non-zero biases, so a forgotten bias cannot hide
             for attr in ("query", "key", "value"):
                 getattr(module, attr).bias.copy_(0.3 * randn(att_dim, seed=100 + i))
-        cases.append(Case(label, (module, 1.5 * randn(b, s, in_dim, seed=110 + i))))
+        cases.append(Case(label, (module, 1.5 * randn(b, n, in_dim, seed=110 + i))))
 
     def variant(tanh=True, scale=False, dim=-1, transpose=False, global_norm=False, pool="sum"):
         def compute(module, x):
             q, k, v = _tanh_qkv(module, x, tanh)
-            scores = q @ k.transpose(-2, -1)  # (b, s, s)
+            scores = q @ k.transpose(-2, -1)  # (b, n, n)
             if scale:
                 scores = scores / math.sqrt(q.shape[-1])
             if global_norm:
@@ -405,7 +352,7 @@ def tanh_attention(cls, hidden=False):
                 weights = _softmax(scores, dim=dim)
             if transpose:
                 weights = weights.transpose(1, 2)
-            z = weights @ v  # (b, s, a)
+            z = weights @ v  # (b, n, att_dim)
             pooled = {"sum": lambda: z.sum(dim=1), "mean": lambda: z.mean(dim=1),
                       "last": lambda: z.sum(dim=-1)}[pool]()
             return z, pooled

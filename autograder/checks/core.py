@@ -7,6 +7,15 @@ result exactly (same numbers, or the same error) is named in the failure message
 
 References and the comparison helpers below are bound at import time, so a learner who
 later replaces `torch.allclose` or similar cannot change a verdict computed here.
+
+Checks never disturb (or depend on) the notebook's random state: test data comes from private
+generators (`randn`, `generator`), and learner code runs `isolated`, inside
+`torch.random.fork_rng`, so the global generator is the same after a check as before it, whether
+the check passes or fails. A learner's nn.Module is built by `build` (under a fixed seed, isolated)
+and its parts are checked by `require` and `require_linear`.
+
+Docstrings and shape comments use the vocabulary stated once in `autograder.blocks`: `b` batch,
+`n` queries / sequence length, `m` keys, `h` heads, `d_k`, `d_v`, `d_head`, `d_model`, `V`.
 """
 
 from __future__ import annotations
@@ -28,7 +37,10 @@ _Tensor = torch.Tensor
 _allclose = torch.allclose
 _isfinite = torch.isfinite
 _isnan = torch.isnan
-_equal = torch.equal
+_fork_rng = torch.random.fork_rng
+_manual_seed = torch.manual_seed
+_Module = torch.nn.Module
+_Linear = torch.nn.Linear
 
 
 class ExerciseFailed(AssertionError):
@@ -69,6 +81,84 @@ def randn(*shape: int, seed: int) -> torch.Tensor:
     return torch.randn(*shape, generator=generator(seed))
 
 
+@contextlib.contextmanager
+def isolated(seed: int | None = None):
+    """Run learner code so that it cannot disturb the notebook or the verdict: warnings and
+    stderr are swallowed (a harmless warning must never cost a mark, and nbgrader zeroes a cell
+    that writes to stderr), and torch's global random state is forked, so whatever the code
+    draws, the notebook's generator is the same afterwards. With `seed`, the global generator is
+    seeded first, so the code draws the same numbers on every run."""
+    with _fork_rng(devices=[]), warnings.catch_warnings():
+        if seed is not None:
+            _manual_seed(seed)
+        warnings.simplefilter("ignore")
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+
+
+def build(cls: Any, name: str, args: tuple = (), kwargs: dict | None = None, *, seed: int,
+          call: str | None = None) -> torch.nn.Module:
+    """The learner's nn.Module class `cls` (called `name` in the notebook), instantiated with
+    `args` and `kwargs` under torch.manual_seed(seed), `isolated`: the same weights on every run,
+    and the notebook's random state untouched. `call` is how messages write the construction
+    (default: name(args, kwargs)). Returns the module in eval mode; a class that is not an
+    nn.Module, or a constructor that raises, fails with a message saying so."""
+    __tracebackhide__ = True
+    kwargs = kwargs or {}
+    if call is None:
+        written = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+        call = f"{name}({', '.join(written)})"
+    if not inspect.isclass(cls):
+        raise ExerciseFailed(f"{name} should be a class (a subclass of nn.Module), "
+                             f"but it is a {type(cls).__name__}")
+    if not issubclass(cls, _Module):
+        raise ExerciseFailed(f"{name} should subclass nn.Module: class {name}(nn.Module)")
+    with isolated(seed):
+        try:
+            module = cls(*args, **kwargs)
+            module.eval()
+        except NotImplementedError:
+            raise
+        except Exception as err:
+            raise ExerciseFailed(f"{call} could not be built: it raised {type(err).__name__}: {err}") from None
+    return module
+
+
+def require(module: Any, call: str, path: str, kind: type, what: str) -> Any:
+    """The attribute `module.<path>` (a dotted path such as "self_attn.w_q"); fail with a
+    message saying it should be `what` unless it is an instance of `kind`."""
+    __tracebackhide__ = True
+    obj = module
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            break
+    if not isinstance(obj, kind):
+        found = "nothing" if obj is None else f"a {type(obj).__name__}"
+        raise ExerciseFailed(f"{call}: `self.{path}` should be {what}, but it is {found}")
+    return obj
+
+
+def require_linear(module: Any, call: str, path: str, in_features: int, out_features: int, *,
+                   bias: bool | None = None, how: str | None = None) -> torch.nn.Linear:
+    """The nn.Linear at `module.<path>`; fail with a message that says what it should be unless
+    it maps in_features -> out_features and has a bias (bias=True), has none (bias=False), or
+    either (bias=None). `how` is the line that builds it, as the notebook writes it."""
+    __tracebackhide__ = True
+    if how is None:
+        how = f"nn.Linear({in_features}, {out_features}{', bias=False' if bias is False else ''})"
+    layer = require(module, call, path, _Linear, how)
+    if (layer.in_features, layer.out_features) != (in_features, out_features):
+        raise ExerciseFailed(f"{call}: `self.{path}` maps {layer.in_features} -> {layer.out_features} features, "
+                             f"but it should map {in_features} -> {out_features}: {how}")
+    if bias is True and layer.bias is None:
+        raise ExerciseFailed(f"{call}: `self.{path}` has no bias, but it should have one (bias=True is "
+                             f"nn.Linear's default): {how}")
+    if bias is False and layer.bias is not None:
+        raise ExerciseFailed(f"{call}: `self.{path}` has a bias, but it should have none: {how}")
+    return layer
+
+
 def _copied(obj: Any) -> Any:
     """A deep copy, so neither side of a comparison can change the other's inputs in place."""
     if isinstance(obj, _Tensor):
@@ -88,19 +178,16 @@ def _detached(value: Any) -> Any:
 
 
 def _run(fn: Callable, case: Case) -> _Outcome:
-    """Call fn on fresh copies of the case's inputs with warnings and stderr swallowed:
-    a harmless warning must never cost a mark (nbgrader zeroes a cell that writes stderr)."""
+    """Call fn on fresh copies of the case's inputs, `isolated`."""
     args = tuple(_copied(a) for a in case.args)
     kwargs = {k: _copied(v) for k, v in case.kwargs.items()}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with contextlib.redirect_stderr(io.StringIO()):
-            try:
-                return _Outcome(value=_detached(fn(*args, **kwargs)))
-            except NotImplementedError:
-                raise
-            except Exception as err:  # the learner's error is information, not a crash
-                return _Outcome(error=err)
+    with isolated():
+        try:
+            return _Outcome(value=_detached(fn(*args, **kwargs)))
+        except NotImplementedError:
+            raise
+        except Exception as err:  # the learner's error is information, not a crash
+            return _Outcome(error=err)
 
 
 def _shape(t: Any) -> tuple:
@@ -247,27 +334,6 @@ def check(
             message += f"\n  Likely mistake: {hint}"
         raise ExerciseFailed(message)
     print(f"✔ {name}: correct on {len(cases)} input(s)")
-
-
-def expect_values(label: str, got: Any, expected: Any, atol: float = 1e-4, rtol: float = 1e-4) -> None:
-    """A visible-test helper: compare a computed tensor with literal numbers from a worked example."""
-    __tracebackhide__ = True
-    expected = torch.as_tensor(expected, dtype=torch.float32)
-    if isinstance(got, _Tensor) and got.is_floating_point():
-        got = got.detach().to(torch.float32)
-    problem = problem_with(got, expected, atol, rtol)
-    if problem:
-        raise ExerciseFailed(f"{label}: {problem}")
-    print(f"✔ {label} matches the worked example")
-
-
-def expect_shape(label: str, tensor: Any, shape: Sequence[int]) -> None:
-    """A d2l-style shape check with a message that says what was expected."""
-    __tracebackhide__ = True
-    if not isinstance(tensor, _Tensor):
-        raise ExerciseFailed(f"{label} should be a torch.Tensor, but it is a {type(tensor).__name__}")
-    if _shape(tensor) != tuple(shape):
-        raise ExerciseFailed(f"{label} has shape {_shape(tensor)}, expected {tuple(shape)}")
 
 
 def _learner_facing(fn: Callable) -> Callable:

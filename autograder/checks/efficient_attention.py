@@ -7,17 +7,14 @@ must not reduce whole rows at once, and blockwise attention must never build a t
 as the full (n, m) score matrix.
 """
 
-import contextlib
-import io
 import math
-import warnings
 
 import torch
 from torch.overrides import TorchFunctionMode
 
-from .. import blocks as ref
-from .core import Case, ExerciseFailed, Mistake, check, learner_facing, randn
-from .self_attention import example  # source 000's worked example
+from .. import blocks
+from .core import Case, ExerciseFailed, Mistake, check, isolated, learner_facing, randn
+from .self_attention import _worked_example  # source 000
 
 NEG_INF = float("-inf")
 _Tensor = torch.Tensor
@@ -44,20 +41,17 @@ class _Recorder(TorchFunctionMode):
 
 
 def _record(fn, *args, **kwargs):
-    """Run fn under a _Recorder with warnings and stderr swallowed; None if fn raised (the
-    numerical check reports errors)."""
+    """Run fn `isolated` under a _Recorder; None if fn raised (the numerical check reports errors)."""
     args = tuple(a.clone() if isinstance(a, _Tensor) else a for a in args)
     recorder = _Recorder()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with contextlib.redirect_stderr(io.StringIO()):
-            try:
-                with recorder:
-                    fn(*args, **kwargs)
-            except NotImplementedError:
-                raise
-            except Exception:
-                return None
+    with isolated():
+        try:
+            with recorder:
+                fn(*args, **kwargs)
+        except NotImplementedError:
+            raise
+        except Exception:
+            return None
     return recorder
 
 
@@ -235,7 +229,7 @@ def online_softmax(fn, hidden=False):
 def _attention(q, k, v, block_size=None, causal=False):
     """The reference: ordinary attention with the whole score matrix (block_size is ignored)."""
     mask = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril() if causal else None
-    return ref.scaled_dot_product_attention(q, k, v, mask)
+    return blocks.scaled_dot_product_attention(q, k, v, mask)
 
 
 def _flash(q, k, v, block_size, causal=False, *, rescale_acc=True, rescale_sum=True, divide="end",
@@ -368,9 +362,9 @@ def _step(x_t, k_cache, v_cache, w_q, w_k, w_v, *, axis=-2, attend_first=False, 
     new_v = torch.cat([v_cache, x_t if cache_inputs else v], dim=axis)
     keys, values = (k_cache, v_cache) if attend_first else (new_k, new_v)
     if full_mask:
-        out = ref.scaled_dot_product_attention(q, keys, values, ref.causal_mask(keys.shape[-2]))
+        out = blocks.scaled_dot_product_attention(q, keys, values, blocks.causal_mask(keys.shape[-2]))
     elif scaled:
-        out = ref.scaled_dot_product_attention(q, keys, values)
+        out = blocks.scaled_dot_product_attention(q, keys, values)
     else:
         out = torch.softmax(q @ keys.transpose(-2, -1), dim=-1) @ values
     if not update:
@@ -379,22 +373,22 @@ def _step(x_t, k_cache, v_cache, w_q, w_k, w_v, *, axis=-2, attend_first=False, 
 
 
 def _decode_all(step, x, w_q, w_k, w_v):
-    """Decode a whole sequence x (batch, n, d_model) token by token from an empty cache."""
-    k_cache = x.new_zeros(x.shape[0], 0, w_k.shape[1])  # (batch, 0, d_k)
-    v_cache = x.new_zeros(x.shape[0], 0, w_v.shape[1])  # (batch, 0, d_v)
+    """Decode a whole sequence x (b, n, d_model) token by token from an empty cache."""
+    k_cache = x.new_zeros(x.shape[0], 0, w_k.shape[1])  # (b, 0, d_k)
+    v_cache = x.new_zeros(x.shape[0], 0, w_v.shape[1])  # (b, 0, d_v)
     outputs = []
     for t in range(x.shape[1]):
         out, k_cache, v_cache = step(x[:, t:t + 1], k_cache, v_cache, w_q, w_k, w_v)
         outputs.append(out)
-    return torch.cat(outputs, dim=1)  # (batch, n, d_v)
+    return torch.cat(outputs, dim=1)  # (b, n, d_v)
 
 
 def _causal_reference(x, w_q, w_k, w_v):
-    return ref.scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v, ref.causal_mask(x.shape[-2]))
+    return blocks.scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v, blocks.causal_mask(x.shape[-2]))
 
 
 def _step_case(label, x, w_q, w_k, w_v, t):
-    """Decode token t of x (batch, n, d_model) with the keys and values of tokens 0..t-1 cached."""
+    """Decode token t of x (b, n, d_model) with the keys and values of tokens 0..t-1 cached."""
     prefix = x[:, :t]
     return Case(label, (x[:, t:t + 1], prefix @ w_k, prefix @ w_v, w_q, w_k, w_v))
 
@@ -403,8 +397,8 @@ def decode_step(fn, hidden=False):
     __tracebackhide__ = True
     if not callable(fn):
         raise ExerciseFailed(f"decode_step should be a function, but it is a {type(fn).__name__}")
-    x, w_q, w_k, w_v = example()
-    x = x[None]  # (1, 3, 4)
+    x, w_q, w_k, w_v = _worked_example()
+    x = x[None]  # (b, n, d_model) = (1, 3, 4)
     cases = [
         _step_case("the first token of source 000, with an empty cache (1, 0, 3)", x, w_q, w_k, w_v, 0),
         _step_case("the third token of source 000, with the first two tokens' keys and values cached",

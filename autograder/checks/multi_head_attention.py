@@ -1,30 +1,24 @@
 """Checks for notebook 04 (multi-head attention): splitting into heads, merging them back, the
-full `MultiHeadAttention` module, and counting its FLOPs.
+full `MultiHeadAttention` module, and counting its FLOPs. `embed_dim` (the argument's name, as in
+`nn.MultiheadAttention`) is d_model.
 
-Each public function takes the learner's function (or class), runs it on a small worked input
-(`hidden=False`, the visible test) or on inputs chosen to expose the classic mistakes
-(`hidden=True`, the hidden test), and names the likely mistake when it fails.
-
-The module check builds the learner's class with a fixed seed and compares its output with
-references computed from that module's own weights: `building_blocks.MultiHeadAttention`
+The module check compares the learner's output with references computed from that module's own
+weights: `blocks.MultiHeadAttention`
 loaded with them and, in the hidden test, `torch.nn.MultiheadAttention(batch_first=True)`
 loaded with them too (its boolean masks mean the opposite: True = may NOT attend).
 """
 
-import inspect
 import math
 
 import torch
 from torch import nn
 
-from .. import blocks as bb
-from .core import Case, ExerciseFailed, Mistake, check, learner_facing, randn
+from .. import blocks
+from .core import Case, ExerciseFailed, Mistake, build, check, learner_facing, randn, require, require_linear
 
 # Bound once, before any learner code runs.
 _linear = torch.nn.functional.linear
 _softmax = torch.softmax
-_Linear = nn.Linear
-_Module = nn.Module
 _TorchMHA = nn.MultiheadAttention
 
 MASKED = float("-inf")
@@ -32,16 +26,16 @@ MASKED = float("-inf")
 
 # ---------------------------------------------------------------- split_heads
 def _split(x, num_heads):
-    return bb.split_heads(x, num_heads)
+    return blocks.split_heads(x, num_heads)
 
 
-def counting_input(batch=1, seq=3, embed=8):
-    """The visible tests' input: the numbers 0, 1, 2, ... laid out as (batch, seq, embed)."""
-    return torch.arange(batch * seq * embed, dtype=torch.float32).reshape(batch, seq, embed)
+def _counting_input(b=1, n=3, d_model=8):
+    """The visible tests' input: the numbers 0, 1, 2, ... laid out as (b, n, d_model)."""
+    return torch.arange(b * n * d_model, dtype=torch.float32).reshape(b, n, d_model)
 
 
 def split_heads(fn, hidden=False):
-    cases = [Case("the numbers 0..23 as a (1, 3, 8) tensor, split into 2 heads", (counting_input(), 2))]
+    cases = [Case("the numbers 0..23 as a (1, 3, 8) tensor, split into 2 heads", (_counting_input(), 2))]
     if hidden:
         cases = [
             Case("a random batch of shape (2, 5, 12) split into 3 heads", (randn(2, 5, 12, seed=40), 3)),
@@ -52,28 +46,28 @@ def split_heads(fn, hidden=False):
         ]
 
     def dims(x, h):
-        b, s, e = x.shape
-        return b, s, h, e // h
+        b, n, d_model = x.shape
+        return b, n, h, d_model // h
 
     def no_transpose(x, h):
-        b, s, h, d = dims(x, h)
-        return x.reshape(b, s, h, d)
+        b, n, h, d_head = dims(x, h)
+        return x.reshape(b, n, h, d_head)
 
     def straight_reshape(x, h):
-        b, s, h, d = dims(x, h)
-        return x.reshape(b, h, s, d)
+        b, n, h, d_head = dims(x, h)
+        return x.reshape(b, h, n, d_head)
 
     def interleaved(x, h):
-        b, s, h, d = dims(x, h)
-        return x.reshape(b, s, d, h).permute(0, 3, 1, 2)
+        b, n, h, d_head = dims(x, h)
+        return x.reshape(b, n, d_head, h).permute(0, 3, 1, 2)
 
     def swapped_last(x, h):
-        b, s, h, d = dims(x, h)
-        return x.reshape(b, s, h, d).transpose(2, 3)
+        b, n, h, d_head = dims(x, h)
+        return x.reshape(b, n, h, d_head).transpose(2, 3)
 
     def per_head_transposed(x, h):
-        b, s, h, d = dims(x, h)
-        return x.reshape(b, s, h, d).permute(0, 2, 3, 1)
+        b, n, h, d_head = dims(x, h)
+        return x.reshape(b, n, h, d_head).permute(0, 2, 3, 1)
 
     mistakes = [
         Mistake("you reshaped straight to (batch, heads, seq, d_head): right shape, scrambled values. "
@@ -95,13 +89,13 @@ def split_heads(fn, hidden=False):
 
 # ---------------------------------------------------------------- merge_heads
 def _merge(x):
-    return bb.merge_heads(x)
+    return blocks.merge_heads(x)
 
 
 def merge_heads(fn, hidden=False):
     cases = [Case("2 heads of shape (1, 2, 3, 4) holding the numbers 0..23 as split_heads(counting, 2) "
                   "arranges them, stored contiguously like an attention output",
-                  (_split(counting_input(), 2).contiguous(),))]
+                  (_split(_counting_input(), 2).contiguous(),))]
     if hidden:
         cases = [
             Case("a random attention output of shape (2, 4, 4, 3): 4 heads, 4 tokens, d_head = 3",
@@ -112,24 +106,24 @@ def merge_heads(fn, hidden=False):
         ]
 
     def straight_reshape(x):
-        b, h, s, d = x.shape
-        return x.reshape(b, s, h * d)
+        b, h, n, d_head = x.shape
+        return x.reshape(b, n, h * d_head)
 
     def straight_view(x):
-        b, h, s, d = x.shape
-        return x.view(b, s, h * d)
+        b, h, n, d_head = x.shape
+        return x.view(b, n, h * d_head)
 
     def view_after_transpose(x):
-        b, h, s, d = x.shape
-        return x.transpose(1, 2).view(b, s, h * d)
+        b, h, n, d_head = x.shape
+        return x.transpose(1, 2).view(b, n, h * d_head)
 
     def swapped_last(x):
-        b, h, s, d = x.shape
-        return x.transpose(2, 3).reshape(b, s, h * d)
+        b, h, n, d_head = x.shape
+        return x.transpose(2, 3).reshape(b, n, h * d_head)
 
     def interleaved(x):
-        b, h, s, d = x.shape
-        return x.permute(0, 2, 3, 1).reshape(b, s, h * d)
+        b, h, n, d_head = x.shape
+        return x.permute(0, 2, 3, 1).reshape(b, n, h * d_head)
 
     def not_merged(x):
         return x.transpose(1, 2)
@@ -168,8 +162,8 @@ def _variant(module, num_heads, query, key, value, mask=None, *, heads=None, key
     q = split(_project(module.w_q, query), h)  # (b, h, n, d_head)
     k = split(_project(module.w_k, inputs[keys_from]), h)  # (b, h, m, d_head)
     v = split(_project(module.w_v, inputs[values_from]), h)  # (b, h, m, d_head)
-    d_head, embed = q.shape[-1], module.w_q.weight.shape[0]
-    divisor = {"d_head": math.sqrt(d_head), "embed": math.sqrt(embed), "none": 1.0,
+    d_head, d_model = q.shape[-1], module.w_q.weight.shape[0]
+    divisor = {"d_head": math.sqrt(d_head), "d_model": math.sqrt(d_model), "none": 1.0,
                "d_head_squared": d_head}[scale]
     scores = q @ k.transpose(-2, -1) / divisor  # (b, h, n, m)
     if mask is not None and mask_mode == "fill":
@@ -183,28 +177,28 @@ def _variant(module, num_heads, query, key, value, mask=None, *, heads=None, key
         weights = weights.nan_to_num(0.0)
     if mask is not None and mask_mode == "after":
         weights = weights * mask
-    out = merge(weights @ v)  # (b, n, embed)
+    out = merge(weights @ v)  # (b, n, d_model)
     return _project(module.w_o, out) if out_proj else out
 
 
 def _reference(module, num_heads, query, key, value, mask=None):
-    """building_blocks.MultiHeadAttention carrying a copy of the learner module's weights."""
-    embed = module.w_q.weight.shape[0]
-    ref = bb.MultiHeadAttention(embed, num_heads, kdim=module.w_k.weight.shape[1],
-                                vdim=module.w_v.weight.shape[1])
+    """blocks.MultiHeadAttention carrying a copy of the learner module's weights."""
+    d_model = module.w_q.weight.shape[0]
+    reference = blocks.MultiHeadAttention(d_model, num_heads, kdim=module.w_k.weight.shape[1],
+                                          vdim=module.w_v.weight.shape[1])
     with torch.no_grad():
         for name in ("w_q", "w_k", "w_v", "w_o"):
-            getattr(ref, name).weight.copy_(getattr(module, name).weight)
-            getattr(ref, name).bias.copy_(getattr(module, name).bias)
-        return ref(query, key, value, mask)
+            getattr(reference, name).weight.copy_(getattr(module, name).weight)
+            getattr(reference, name).bias.copy_(getattr(module, name).bias)
+        return reference(query, key, value, mask)
 
 
-def torch_attention_module(module, num_heads):
+def _torch_attention_module(module, num_heads):
     """torch.nn.MultiheadAttention(batch_first=True) holding a copy of `module`'s weights."""
-    embed, kdim, vdim = module.w_q.weight.shape[0], module.w_k.weight.shape[1], module.w_v.weight.shape[1]
-    theirs = _TorchMHA(embed, num_heads, batch_first=True, kdim=kdim, vdim=vdim)
+    d_model, kdim, vdim = module.w_q.weight.shape[0], module.w_k.weight.shape[1], module.w_v.weight.shape[1]
+    theirs = _TorchMHA(d_model, num_heads, batch_first=True, kdim=kdim, vdim=vdim)
     with torch.no_grad():
-        if theirs.in_proj_weight is not None:  # kdim == vdim == embed_dim: one stacked matrix
+        if theirs.in_proj_weight is not None:  # kdim == vdim == d_model: one stacked matrix
             theirs.in_proj_weight.copy_(torch.cat([module.w_q.weight, module.w_k.weight, module.w_v.weight]))
         else:
             theirs.q_proj_weight.copy_(module.w_q.weight)
@@ -218,8 +212,9 @@ def torch_attention_module(module, num_heads):
 
 def _torch_reference(module, num_heads, query, key, value, mask=None):
     """The same computation by torch.nn.MultiheadAttention; our mask (True = may attend) is
-    inverted into torch's (True = may NOT attend), one (n, m) slice per batch item and head."""
-    theirs = torch_attention_module(module, num_heads)
+    inverted into torch's (True = may NOT attend), one (n, m) slice per batch item and head:
+    attn_mask (b * h, n, m)."""
+    theirs = _torch_attention_module(module, num_heads)
     attn_mask = None
     if mask is not None:
         b, n, m = query.shape[0], query.shape[1], key.shape[1]
@@ -228,39 +223,23 @@ def _torch_reference(module, num_heads, query, key, value, mask=None):
         return theirs(query, key, value, attn_mask=attn_mask, need_weights=False)[0]
 
 
-def _build(cls, embed_dim, num_heads, kdim=None, vdim=None, seed=0):
-    """Instantiate the learner's class under a fixed seed and check its four projections."""
+def _built_module(cls, embed_dim, num_heads, kdim=None, vdim=None, seed=0):
+    """The learner's MultiHeadAttention, built under a fixed seed, with its four projections checked."""
     __tracebackhide__ = True
-    call = f"MultiHeadAttention({embed_dim}, {num_heads}" + (
-        f", kdim={kdim}, vdim={vdim})" if kdim or vdim else ")")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        try:
-            module = cls(embed_dim, num_heads, kdim=kdim, vdim=vdim) if kdim or vdim else cls(embed_dim, num_heads)
-        except NotImplementedError:
-            raise
-        except Exception as err:
-            raise ExerciseFailed(f"{call} raised {type(err).__name__}: {err}") from None
-    if not isinstance(module, _Module):
-        raise ExerciseFailed(f"{call} is not an nn.Module: subclass nn.Module and call super().__init__()")
+    widths = {"kdim": kdim, "vdim": vdim} if kdim or vdim else {}
+    module = build(cls, "MultiHeadAttention", (embed_dim, num_heads), widths, seed=seed)
+    call = f"MultiHeadAttention({embed_dim}, {num_heads}" + "".join(f", {k}={v}" for k, v in widths.items()) + ")"
     sizes = {"w_q": embed_dim, "w_k": kdim or embed_dim, "w_v": vdim or embed_dim, "w_o": embed_dim}
-    roles = {"w_q": "queries", "w_k": "keys", "w_v": "values", "w_o": "merged heads"}
+    inputs = {"w_k": ("kdim", "keys"), "w_v": ("vdim", "values")}
     for name, in_features in sizes.items():
-        layer = getattr(module, name, None)
         wanted = f"nn.Linear({in_features}, {embed_dim})"
-        if not isinstance(layer, _Linear):
-            raise ExerciseFailed(f"{call} has no nn.Linear named {name}: store the projection of the "
-                                 f"{roles[name]} as self.{name} = {wanted}")
-        if (layer.in_features, layer.out_features) != (in_features, embed_dim):
-            hint = ""
-            if name in ("w_k", "w_v") and layer.in_features == embed_dim:
-                which = "kdim" if name == "w_k" else "vdim"
-                hint = f" ({which} was ignored: the {roles[name]} have {which} features, not embed_dim)"
-            raise ExerciseFailed(f"in {call}, self.{name} maps {layer.in_features} -> {layer.out_features} "
-                                 f"features, but it should be {wanted}{hint}")
-        if layer.bias is None:
-            raise ExerciseFailed(f"in {call}, self.{name} has no bias: use {wanted} (bias=True is the "
-                                 "default), as torch.nn.MultiheadAttention does")
+        layer = require(module, call, name, nn.Linear, wanted)
+        if name in inputs and in_features != embed_dim and layer.in_features == embed_dim:
+            which, role = inputs[name]
+            raise ExerciseFailed(f"{call}: `self.{name}` maps {embed_dim} -> {layer.out_features} features, but it "
+                                 f"should be {wanted} ({which} was ignored: the {role} have {which} features, "
+                                 "not embed_dim)")
+        require_linear(module, call, name, in_features, embed_dim, bias=True, how=wanted)
     return module
 
 
@@ -268,42 +247,37 @@ def _run_module(module, num_heads, query, key, value, mask=None):
     return module(query, key, value) if mask is None else module(query, key, value, mask)
 
 
-def padding_mask(lengths, m):
-    """(batch, 1, 1, m) bool mask, True for the first lengths[i] keys of sequence i."""
+def _padding_mask(lengths, m):
+    """(b, 1, 1, m) bool mask, True for the first lengths[i] keys of sequence i."""
     return (torch.arange(m)[None, :] < torch.tensor(lengths)[:, None])[:, None, None, :]
 
 
 def multi_head_attention(cls, hidden=False):
     __tracebackhide__ = True
-    if not inspect.isclass(cls):
-        raise ExerciseFailed(f"MultiHeadAttention should be a class (a subclass of nn.Module), "
-                             f"but it is a {type(cls).__name__}")
-    if not issubclass(cls, _Module):
-        raise ExerciseFailed("MultiHeadAttention should subclass nn.Module: class MultiHeadAttention(nn.Module)")
 
-    def case(label, embed, heads, n, m, mask=None, kdim=None, vdim=None, cross=True, seed=0):
-        module = _build(cls, embed, heads, kdim, vdim, seed=seed)
-        query = randn(2, n, embed, seed=50 + seed)
-        key = randn(2, m, kdim or embed, seed=60 + seed) if cross else query
-        value = randn(2, m, vdim or embed, seed=70 + seed) if cross else query
-        return Case(label, (module, heads, query, key, value, mask))
+    def case(label, d_model, h, n, m, mask=None, kdim=None, vdim=None, cross=True, seed=0):
+        module = _built_module(cls, d_model, h, kdim, vdim, seed=seed)
+        query = randn(2, n, d_model, seed=50 + seed)  # (b, n, d_model)
+        key = randn(2, m, kdim or d_model, seed=60 + seed) if cross else query  # (b, m, kdim)
+        value = randn(2, m, vdim or d_model, seed=70 + seed) if cross else query  # (b, m, vdim)
+        return Case(label, (module, h, query, key, value, mask))
 
     cases = [
         case("self-attention on a batch of 2 sequences of 4 tokens, embed_dim=8, 2 heads, no mask",
              8, 2, 4, 4, cross=False),
-        case("the same with a causal mask (4, 4)", 8, 2, 4, 4, mask=bb.causal_mask(4), cross=False),
+        case("the same with a causal mask (4, 4)", 8, 2, 4, 4, mask=blocks.causal_mask(4), cross=False),
     ]
     if hidden:
         cases = [
             case("cross-attention: 3 queries attend to 5 keys, key and value different tensors, "
                  "embed_dim=8, 4 heads, no mask", 8, 4, 3, 5, seed=1),
             case("cross-attention with a key padding mask of shape (2, 1, 1, 5): the two sequences "
-                 "have 3 and 4 real keys", 8, 2, 3, 5, mask=padding_mask([3, 4], 5), seed=2),
+                 "have 3 and 4 real keys", 8, 2, 3, 5, mask=_padding_mask([3, 4], 5), seed=2),
             case("kdim=6 and vdim=10 different from embed_dim=12, 3 heads, 4 queries, 5 keys, "
-                 "padding mask (2, 1, 1, 5)", 12, 3, 4, 5, mask=padding_mask([2, 5], 5),
+                 "padding mask (2, 1, 1, 5)", 12, 3, 4, 5, mask=_padding_mask([2, 5], 5),
                  kdim=6, vdim=10, seed=3),
             case("self-attention with a causal mask combined with padding, mask shape (2, 1, 5, 5)",
-                 12, 4, 5, 5, mask=bb.causal_mask(5) & padding_mask([3, 5], 5), cross=False, seed=4),
+                 12, 4, 5, 5, mask=blocks.causal_mask(5) & _padding_mask([3, 5], 5), cross=False, seed=4),
             case("one head (num_heads=1), cross-attention with a causal-shaped (4, 6) mask",
                  6, 1, 4, 6, mask=torch.ones(4, 6, dtype=torch.bool).tril(2), seed=5),
             case("heads of one feature each (embed_dim=num_heads=4)", 4, 4, 3, 5, seed=6),
@@ -318,7 +292,7 @@ def multi_head_attention(cls, hidden=False):
     mistakes = [
         Mistake("you did not scale the scores: divide q @ k^T by sqrt(d_head)", variant(scale="none")),
         Mistake("you scaled by sqrt(embed_dim); each head's dot products have only d_head = "
-                "embed_dim / num_heads terms, so divide by sqrt(d_head)", variant(scale="embed")),
+                "embed_dim / num_heads terms, so divide by sqrt(d_head)", variant(scale="d_model")),
         Mistake("you divided the scores by d_head; divide by sqrt(d_head)", variant(scale="d_head_squared")),
         Mistake("you forgot the output projection: return self.w_o(merged heads)", variant(out_proj=False)),
         Mistake("you merged the heads without transposing: (batch, heads, seq, d_head) needs "

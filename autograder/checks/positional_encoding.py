@@ -1,9 +1,6 @@
 """Checks for notebook 05 (positional encoding): permuting tokens, the sinusoidal table, the
 rotation that shifts it by k positions, and the smallest distance between two positions.
-
-Each public function takes the learner's function, runs it on the worked example
-(`hidden=False`, the visible test) or on inputs chosen to expose common mistakes
-(`hidden=True`, the hidden test), and names the likely mistake when it fails.
+A table has n positions and d_model columns (`dim`, as the learner's functions name it).
 """
 
 import math
@@ -29,7 +26,7 @@ def _inverse(perm):
 
 
 def _frequencies(dim, base=10000.0, exponent=None):
-    """Angular frequency of each (sin, cos) pair: base^(-2i/dim), shape (dim/2,)."""
+    """Angular frequency of each (sin, cos) pair: base^(-2i/dim), shape (d_model / 2,)."""
     pair = torch.arange(dim // 2, dtype=torch.float64)
     if exponent is None:
         exponent = 2 * pair / dim
@@ -38,8 +35,8 @@ def _frequencies(dim, base=10000.0, exponent=None):
 
 def _table(num_positions, dim, frequencies, first=0, interleave=True, sin_first=True):
     """An encoding table with the given per-pair frequencies, built in float64, returned float32."""
-    t = torch.arange(first, first + num_positions, dtype=torch.float64)[:, None]  # (T, 1)
-    angles = t * frequencies  # (T, dim/2)
+    t = torch.arange(first, first + num_positions, dtype=torch.float64)[:, None]  # (n, 1)
+    angles = t * frequencies  # (n, d_model / 2)
     even, odd = (angles.sin(), angles.cos()) if sin_first else (angles.cos(), angles.sin())
     if not interleave:
         return torch.cat([even, odd], dim=-1).float()
@@ -50,18 +47,18 @@ def _table(num_positions, dim, frequencies, first=0, interleave=True, sin_first=
 
 def _column_index_table(num_positions, dim):
     """PE[t, j] = sin or cos of t / 10000^(j/dim): the column index j used in place of 2i."""
-    t = torch.arange(num_positions, dtype=torch.float64)[:, None]  # (T, 1)
-    angles = t * 10000.0 ** (-torch.arange(dim, dtype=torch.float64) / dim)  # (T, dim)
+    t = torch.arange(num_positions, dtype=torch.float64)[:, None]  # (n, 1)
+    angles = t * 10000.0 ** (-torch.arange(dim, dtype=torch.float64) / dim)  # (n, d_model)
     table = angles.sin()
     table[:, 1::2] = angles[:, 1::2].cos()
     return table.float()
 
 
 def _shift(k, dim, frequencies=None, direction=1):
-    """Block-diagonal (dim, dim) matrix M_k with PE(t + k) = PE(t) @ M_k (row vectors)."""
+    """Block-diagonal (d_model, d_model) matrix M_k with PE(t + k) = PE(t) @ M_k (row vectors)."""
     if frequencies is None:
         frequencies = _frequencies(dim)
-    angles = k * frequencies  # (dim/2,)
+    angles = k * frequencies  # (d_model / 2,)
     cos, sin = angles.cos(), direction * angles.sin()
     blocks = [torch.stack([torch.stack([c, -s]), torch.stack([s, c])]) for c, s in zip(cos, sin)]
     return torch.block_diag(*blocks).float()
@@ -76,7 +73,7 @@ def _shift_halves(k, dim):
 
 def _distances(pe):
     pe = pe.double()
-    return (pe[:, None, :] - pe[None, :, :]).norm(dim=-1)  # (T, T)
+    return (pe[:, None, :] - pe[None, :, :]).norm(dim=-1)  # (n, n)
 
 
 def _min_distance(pe):
@@ -127,9 +124,9 @@ def sinusoidal_encoding(fn, hidden=False):
         ]
 
     def multiplied(num_positions, dim):  # in float32, like the learner: the angles are huge
-        t = torch.arange(num_positions, dtype=torch.float32)[:, None]  # (T, 1)
-        angles = t * 10000.0 ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim)  # (T, dim/2)
-        table = torch.zeros(num_positions, dim)
+        t = torch.arange(num_positions, dtype=torch.float32)[:, None]  # (n, 1)
+        angles = t * 10000.0 ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim)  # (n, d_model / 2)
+        table = torch.zeros(num_positions, dim)  # (n, d_model)
         table[:, 0::2], table[:, 1::2] = angles.sin(), angles.cos()
         return table
 

@@ -1,32 +1,32 @@
 """Checks for notebook 02 (single-head self-attention): projections, scores, weights, outputs,
 scaled dot-product attention with masks, a small attention module, and fixing the sources' bugs.
 
-The worked example is source 000 (3 tokens, 4 features, 3-dim heads); the hidden inputs are
-non-square, batched and have d_k != d_v, the shapes that expose silent bugs.
+The worked example is source 000 (n = 3 tokens of d_in = 4 features, d_k = d_v = 3); the hidden
+inputs are non-square, batched and have d_k != d_v, the shapes that expose silent bugs.
 """
 
 import math
 
 import torch
-from torch import nn
 
-from .. import blocks as ref
-from .core import Case, ExerciseFailed, Mistake, check, learner_facing, randn
+from .. import blocks
+from .core import Case, Mistake, build, check, learner_facing, randn, require_linear
 
-# Source 000's worked example (../shared/WORKED_EXAMPLES.md).
+# Source 000's worked example (README, Credits), as notebook 02's first code cell writes it:
+# 3 tokens of 4 features, x @ w maps them to 3 features.
 X = [[1, 0, 1, 0], [0, 2, 0, 2], [1, 1, 1, 1]]
 W_Q = [[1, 0, 1], [1, 0, 0], [0, 0, 1], [0, 1, 1]]
 W_K = [[0, 0, 1], [1, 1, 0], [0, 1, 0], [1, 1, 0]]
 W_V = [[0, 2, 0], [0, 3, 0], [1, 0, 3], [1, 1, 0]]
 
 
-def example():
-    """(x, w_q, w_k, w_v) of source 000 as float tensors: (3, 4), (4, 3), (4, 3), (4, 3)."""
+def _worked_example():
+    """(x, w_q, w_k, w_v) of source 000 as float tensors: x (n, d_in) = (3, 4), each w (d_in, d_k) = (4, 3)."""
     return tuple(torch.tensor(m, dtype=torch.float32) for m in (X, W_Q, W_K, W_V))
 
 
 def _example_qkv():
-    x, w_q, w_k, w_v = example()
+    x, w_q, w_k, w_v = _worked_example()
     return x @ w_q, x @ w_k, x @ w_v
 
 
@@ -36,7 +36,7 @@ def _transpose(t):
 
 # ---------------------------------------------------------------- projections
 def project_qkv(fn, hidden=False):
-    cases = [Case("the worked example of source 000 (x: 3 x 4, weights: 4 x 3)", example())]
+    cases = [Case("the worked example of source 000 (x: 3 x 4, weights: 4 x 3)", _worked_example())]
     if hidden:
         cases = [
             Case("5 tokens of 6 features, d_k = 4, d_v = 2 (x: 5 x 6)",
@@ -172,7 +172,7 @@ def _sdpa_mistakes():
 
 def scaled_dot_product_attention(fn, hidden=False):
     q, k, v = _example_qkv()
-    causal = ref.causal_mask(3)
+    causal = blocks.causal_mask(3)
     cases = [
         Case("Q, K, V of the worked example, no mask", (q, k, v)),
         Case("the worked example with a causal mask (token i sees tokens 0..i)", (q, k, v), {"mask": causal}),
@@ -188,17 +188,17 @@ def scaled_dot_product_attention(fn, hidden=False):
             Case("batched with a padding mask of shape (2, 1, 7): the second sequence has 4 real keys",
                  (randn(2, 5, 4, seed=26), randn(2, 7, 4, seed=27), randn(2, 7, 3, seed=28)), {"mask": padding}),
             Case("a 6 x 6 causal mask, d_k = 8, d_v = 2",
-                 (randn(6, 8, seed=29), randn(6, 8, seed=30), randn(6, 2, seed=31)), {"mask": ref.causal_mask(6)}),
+                 (randn(6, 8, seed=29), randn(6, 8, seed=30), randn(6, 2, seed=31)), {"mask": blocks.causal_mask(6)}),
             Case("a mask where query 2 of the first sequence may attend to no key at all (output must be 0)",
                  (randn(2, 5, 4, seed=32), randn(2, 7, 4, seed=33), randn(2, 7, 3, seed=34)), {"mask": rows}),
         ]
-    check("scaled_dot_product_attention", fn, ref.scaled_dot_product_attention, cases, _sdpa_mistakes())
+    check("scaled_dot_product_attention", fn, blocks.scaled_dot_product_attention, cases, _sdpa_mistakes())
 
 
 # ---------------------------------------------------------------- the module
 def _module_reference(module, x, mask=None):
-    q, k, v = module.w_q(x), module.w_k(x), module.w_v(x)  # (..., n, d_out)
-    return ref.scaled_dot_product_attention(q, k, v, mask)
+    q, k, v = module.w_q(x), module.w_k(x), module.w_v(x)  # (..., n, d_k), d_k = d_v = d_out
+    return blocks.scaled_dot_product_attention(q, k, v, mask)
 
 
 def _module_mistakes():
@@ -220,22 +220,13 @@ def _module_mistakes():
     ]
 
 
-def _build(cls, d_in, d_out, seed):
-    torch.manual_seed(seed)
-    try:
-        module = cls(d_in, d_out)
-    except NotImplementedError:
-        raise
-    except Exception as err:
-        raise ExerciseFailed(f"SelfAttention({d_in}, {d_out}) could not be built: {type(err).__name__}: {err}")
+def _built_module(cls, d_in, d_out, seed):
+    """The learner's SelfAttention(d_in, d_out), with its three projections checked."""
+    __tracebackhide__ = True
+    module = build(cls, "SelfAttention", (d_in, d_out), seed=seed)
     for name in ("w_q", "w_k", "w_v"):
-        layer = getattr(module, name, None)
-        if not isinstance(layer, nn.Linear):
-            raise ExerciseFailed(f"SelfAttention needs an attribute `{name}` that is an nn.Linear")
-        if (layer.in_features, layer.out_features) != (d_in, d_out):
-            raise ExerciseFailed(f"self.{name} maps {layer.in_features} -> {layer.out_features} features; "
-                                 f"it should map d_in={d_in} -> d_out={d_out}")
-    module.eval()
+        require_linear(module, f"SelfAttention({d_in}, {d_out})", name, d_in, d_out,
+                       how=f"nn.Linear(d_in, d_out) = nn.Linear({d_in}, {d_out})")
     return module
 
 
@@ -243,13 +234,11 @@ def self_attention(cls, hidden=False):
     """`cls` is the learner's SelfAttention class; it is built with fixed seeds and checked
     against attention computed from its own weights."""
     __tracebackhide__ = True
-    if not isinstance(cls, type) or not issubclass(cls, nn.Module):
-        raise ExerciseFailed("SelfAttention should be a class derived from nn.Module")
     if not hidden:
-        module = _build(cls, 512, 256, seed=0)
+        module = _built_module(cls, 512, 256, seed=0)
         cases = [Case("source 001's sizes: 10 tokens, 512 -> 256 (x: 10 x 512)", (module, randn(10, 512, seed=35)))]
     else:
-        module = _build(cls, 12, 5, seed=1)
+        module = _built_module(cls, 12, 5, seed=1)
         mask = torch.ones(2, 1, 7, dtype=torch.bool)
         mask[0, :, 5:] = False
         cases = [
@@ -262,7 +251,7 @@ def self_attention(cls, hidden=False):
 
 # ---------------------------------------------------------------- spot the bug
 def fixed_attention(fn, hidden=False):
-    cases = [Case("the worked example of source 000", example())]
+    cases = [Case("the worked example of source 000", _worked_example())]
     if hidden:
         cases = [
             Case("5 tokens of 6 features, d_k = 4, d_v = 2",

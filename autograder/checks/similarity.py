@@ -1,9 +1,6 @@
 """Checks for notebook 01 (similarity): dot product, cosine, scaled dot product, the matrix
-forms, and a numerically stable softmax.
-
-Each public function takes the learner's function, runs it on the worked example
-(`hidden=False`, the visible test) or on inputs chosen to expose common mistakes
-(`hidden=True`, the hidden test), and names the likely mistake when it fails.
+forms, and a numerically stable softmax. The worked example is three word vectors (`WORDS`);
+vectors are 1-D of size d, matrices are (n, d) against (m, d).
 """
 
 import math

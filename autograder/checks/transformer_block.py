@@ -1,10 +1,6 @@
 """Checks for notebook 06 (the transformer block): layer normalisation, an encoder block and a
 causal decoder block that must agree with PyTorch's own layers, and the capstone's model.
 
-Each public function takes the learner's function or class, runs it on a simple input
-(`hidden=False`, the visible test) or on inputs chosen to expose common mistakes
-(`hidden=True`, the hidden test), and names the likely mistake when it fails.
-
 Classes are checked through their own weights: the learner's module is built under a fixed
 seed (without touching the notebook's global random state), its layer norms get random
 gains and shifts (with the default gain 1 and shift 0, two norms would be indistinguishable),
@@ -14,9 +10,6 @@ copies of exactly those weights. Known mistakes are re-computed from the same we
 
 from __future__ import annotations
 
-import contextlib
-import io
-import warnings
 from dataclasses import dataclass
 
 import torch
@@ -24,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..blocks import attention, causal_mask, merge_heads, sinusoidal_encoding, split_heads
-from .core import Case, ExerciseFailed, Mistake, check, generator, learner_facing, randn
+from .core import (Case, ExerciseFailed, Mistake, build, check, generator, isolated, learner_facing, randn, require,
+                   require_linear)
 
 _equal = torch.equal  # bound before any learner code runs
 
@@ -146,45 +140,6 @@ class _Spec:
                 f"dropout={self.dropout}, norm_first={self.norm_first})")
 
 
-@contextlib.contextmanager
-def _quiet_seeded(seed):
-    """Seed torch's global generator for learner code without disturbing the notebook's own
-    random state, and swallow warnings and stderr."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with contextlib.redirect_stderr(io.StringIO()):
-                yield
-
-
-def _build(cls, name, args, kwargs, call, seed):
-    """Instantiate the learner's class under a fixed seed; a failure is explained, not a crash."""
-    if not isinstance(cls, type) or not issubclass(cls, nn.Module):
-        raise ExerciseFailed(f"{name} should be a class derived from nn.Module")
-    with _quiet_seeded(seed):
-        try:
-            module = cls(*args, **kwargs)
-        except NotImplementedError:
-            raise
-        except Exception as err:
-            raise ExerciseFailed(f"{call} raised {type(err).__name__}: {err}") from None
-    return module
-
-
-def _require(module, call, path, kind, what):
-    """Fetch a dotted attribute of the learner's module, with a message that says what it must be."""
-    obj = module
-    for part in path.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            break
-    if not isinstance(obj, kind):
-        found = "nothing" if obj is None else f"a {type(obj).__name__}"
-        raise ExerciseFailed(f"{call}: `self.{path}` should be {what}, but it is {found}")
-    return obj
-
-
 def _randomise_norms(module, seed):
     """Give every LayerNorm a random gain and shift, so two different norms compute different things."""
     g = generator(seed)
@@ -198,26 +153,21 @@ def _randomise_norms(module, seed):
 def _check_parts(block, call, spec, attn_names, norm_names):
     for name in attn_names:
         for proj in ("w_q", "w_k", "w_v", "w_o"):
-            _require(block, call, f"{name}.{proj}", nn.Linear,
-                     "a MultiHeadAttention (from autograder.building_blocks) with projections w_q, w_k, w_v, w_o")
-    lin1 = _require(block, call, "linear1", nn.Linear, f"nn.Linear({spec.d_model}, {spec.d_ff})")
-    lin2 = _require(block, call, "linear2", nn.Linear, f"nn.Linear({spec.d_ff}, {spec.d_model})")
-    for lin, shape, text in ((lin1, (spec.d_ff, spec.d_model), "linear1 should map d_model to d_ff"),
-                             (lin2, (spec.d_model, spec.d_ff), "linear2 should map d_ff back to d_model")):
-        if tuple(lin.weight.shape) != shape:
-            raise ExerciseFailed(f"{call}: {text}, but its weight has shape {tuple(lin.weight.shape)}")
+            require(block, call, f"{name}.{proj}", nn.Linear,
+                    "a MultiHeadAttention (from autograder.blocks) with projections w_q, w_k, w_v, w_o")
+    require_linear(block, call, "linear1", spec.d_model, spec.d_ff, how="nn.Linear(d_model, d_ff)")
+    require_linear(block, call, "linear2", spec.d_ff, spec.d_model, how="nn.Linear(d_ff, d_model)")
     for name in norm_names:
-        _require(block, call, name, nn.LayerNorm, f"nn.LayerNorm({spec.d_model})")
-    _require(block, call, "dropout", nn.Dropout, f"nn.Dropout({spec.dropout})")
+        require(block, call, name, nn.LayerNorm, f"nn.LayerNorm({spec.d_model})")
+    require(block, call, "dropout", nn.Dropout, f"nn.Dropout({spec.dropout})")
 
 
 def _build_block(cls, name, spec, seed, attn_names, norm_names):
     call = spec.call(name)
-    block = _build(cls, name, (spec.d_model, spec.num_heads, spec.d_ff),
-                   {"dropout": spec.dropout, "norm_first": spec.norm_first}, call, seed)
+    block = build(cls, name, (spec.d_model, spec.num_heads, spec.d_ff),
+                  {"dropout": spec.dropout, "norm_first": spec.norm_first}, seed=seed, call=call)
     _check_parts(block, call, spec, attn_names, norm_names)
     _randomise_norms(block, seed + 1)
-    block.eval()
     return block
 
 
@@ -247,7 +197,7 @@ def _padding(mask):
 
 
 def _torch_encoder(block, x, mask, spec):
-    with torch.random.fork_rng(devices=[]):
+    with isolated():  # torch's layer draws its own (soon overwritten) weights
         layer = nn.TransformerEncoderLayer(spec.d_model, spec.num_heads, spec.d_ff, dropout=0.0,
                                            activation="relu", batch_first=True, norm_first=spec.norm_first)
     _load_attention(layer.self_attn, block.self_attn)
@@ -259,7 +209,7 @@ def _torch_encoder(block, x, mask, spec):
 
 
 def _torch_decoder(block, x, memory, memory_mask, spec):
-    with torch.random.fork_rng(devices=[]):
+    with isolated():  # torch's layer draws its own (soon overwritten) weights
         layer = nn.TransformerDecoderLayer(spec.d_model, spec.num_heads, spec.d_ff, dropout=0.0,
                                            activation="relu", batch_first=True, norm_first=spec.norm_first)
     _load_attention(layer.self_attn, block.self_attn)
@@ -363,7 +313,7 @@ def _encoder_mistakes():
 
 def _dropout_behaviour(block, call, inputs):
     """A block with dropout must be random in training mode and deterministic in eval mode."""
-    with _quiet_seeded(0):
+    with isolated(0):
         block.train()
         first, second = _run_block(block, *inputs), _run_block(block, *inputs)
         block.eval()
@@ -516,7 +466,7 @@ def _model(model, tokens, spec, positions="start", blocks="chained", softmax=Fal
         h = block(h if blocks != "unchained" else x)  # (b, n, d_model)
     if positions == "end":
         h = h + table[:n]
-    logits = model.head(h)  # (b, n, vocab)
+    logits = model.head(h)  # (b, n, V)
     return logits.softmax(-1) if softmax else logits
 
 
@@ -529,20 +479,19 @@ def reversal_transformer(cls, hidden=False):
     cases = []
     for i, (spec, (batch, n)) in enumerate(specs):
         call = spec.call(name)
-        model = _build(cls, name, (spec.vocab_size, spec.max_len, spec.d_model, spec.num_heads, spec.d_ff,
-                                   spec.num_layers), {}, call, 670 + i)
-        _require(model, call, "embed", nn.Embedding, f"nn.Embedding({spec.vocab_size}, {spec.d_model})")
-        _require(model, call, "head", nn.Linear, f"nn.Linear({spec.d_model}, {spec.vocab_size})")
+        model = build(cls, name, (spec.vocab_size, spec.max_len, spec.d_model, spec.num_heads, spec.d_ff,
+                                  spec.num_layers), seed=670 + i, call=call)
+        require(model, call, "embed", nn.Embedding, f"nn.Embedding({spec.vocab_size}, {spec.d_model})")
+        require_linear(model, call, "head", spec.d_model, spec.vocab_size, how="nn.Linear(d_model, vocab_size)")
         blocks = getattr(model, "blocks", None)
         if isinstance(blocks, (list, tuple)):
             raise ExerciseFailed(f"{call}: `self.blocks` is a plain Python {type(blocks).__name__}; wrap it in "
                                  "nn.ModuleList so that the blocks' weights are registered (and trained)")
-        blocks = _require(model, call, "blocks", nn.ModuleList, "an nn.ModuleList of EncoderBlocks")
+        blocks = require(model, call, "blocks", nn.ModuleList, "an nn.ModuleList of EncoderBlocks")
         if len(blocks) != spec.num_layers:
             raise ExerciseFailed(f"{call}: `self.blocks` holds {len(blocks)} blocks, but num_layers={spec.num_layers}")
-        model.eval()
-        tokens = torch.randint(0, spec.vocab_size, (batch, n), generator=generator(680 + i))  # (batch, n)
-        with _quiet_seeded(0):  # the reference runs the learner's own blocks: they must work first
+        tokens = torch.randint(0, spec.vocab_size, (batch, n), generator=generator(680 + i))  # (b, n)
+        with isolated(0):  # the reference runs the learner's own blocks: they must work first
             try:
                 blocks[0](torch.zeros(1, n, spec.d_model))
             except NotImplementedError:

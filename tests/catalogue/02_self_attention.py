@@ -1,6 +1,9 @@
 """Wrong answers for notebook 02 (self-attention), including the source pages' own bugs."""
 
+from mutations import mutants
 from support import WrongAnswer
+
+mutant = mutants("02_self_attention")  # the reference answer with one edit
 
 WRONG_ANSWERS = [
     # project_qkv
@@ -67,27 +70,13 @@ def attention_output(weights, v):
     return weights * v
 ''', "element by element"),
     # scaled_dot_product_attention
-    WrongAnswer("scaled_dot_product_attention", "no scaling", '''
-def scaled_dot_product_attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1)
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    return torch.softmax(scores, dim=-1).nan_to_num(0.0) @ v
-''', "did not scale"),
-    WrongAnswer("scaled_dot_product_attention", "scaled by d_k", '''
-def scaled_dot_product_attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / q.shape[-1]
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    return torch.softmax(scores, dim=-1).nan_to_num(0.0) @ v
-''', "you divided by d_k"),
-    WrongAnswer("scaled_dot_product_attention", "scaled by sqrt(d_v)", '''
-def scaled_dot_product_attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(v.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    return torch.softmax(scores, dim=-1).nan_to_num(0.0) @ v
-''', "sqrt(d_v)"),
+    WrongAnswer("scaled_dot_product_attention", "no scaling",
+                mutant("scaled_dot_product_attention", (" / math.sqrt(q.shape[-1])", "")), "did not scale"),
+    WrongAnswer("scaled_dot_product_attention", "scaled by d_k",
+                mutant("scaled_dot_product_attention", ("math.sqrt(q.shape[-1])", "q.shape[-1]")),
+                "you divided by d_k"),
+    WrongAnswer("scaled_dot_product_attention", "scaled by sqrt(d_v)",
+                mutant("scaled_dot_product_attention", ("q.shape[-1]", "v.shape[-1]")), "sqrt(d_v)"),
     WrongAnswer("scaled_dot_product_attention", "mask applied after softmax", '''
 def scaled_dot_product_attention(q, k, v, mask=None):
     weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
@@ -95,13 +84,8 @@ def scaled_dot_product_attention(q, k, v, mask=None):
         weights = weights * mask
     return weights @ v
 ''', "after the softmax"),
-    WrongAnswer("scaled_dot_product_attention", "masked with 0 instead of -inf", '''
-def scaled_dot_product_attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, 0.0)
-    return torch.softmax(scores, dim=-1) @ v
-''', "instead of -inf"),
+    WrongAnswer("scaled_dot_product_attention", "masked with 0 instead of -inf",
+                mutant("scaled_dot_product_attention", ('float("-inf")', "0.0")), "instead of -inf"),
     WrongAnswer("scaled_dot_product_attention", "fully masked row gives NaN", '''
 def scaled_dot_product_attention(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
@@ -109,20 +93,12 @@ def scaled_dot_product_attention(q, k, v, mask=None):
         scores = scores.masked_fill(mask == 0, float("-inf"))
     return torch.softmax(scores, dim=-1) @ v
 ''', "fully masked row gives NaN"),
-    WrongAnswer("scaled_dot_product_attention", "inverted mask", '''
-def scaled_dot_product_attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(mask, float("-inf"))
-    return torch.softmax(scores, dim=-1).nan_to_num(0.0) @ v
-''', "mask is inverted"),
-    WrongAnswer("scaled_dot_product_attention", "returns the weights", '''
-def scaled_dot_product_attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    return torch.softmax(scores, dim=-1).nan_to_num(0.0)
-''', "returned the attention weights"),
+    WrongAnswer("scaled_dot_product_attention", "inverted mask",
+                mutant("scaled_dot_product_attention", ("masked_fill(~mask,", "masked_fill(mask,")),
+                "mask is inverted"),
+    WrongAnswer("scaled_dot_product_attention", "returns the weights",
+                mutant("scaled_dot_product_attention", ("return weights @ v", "return weights")),
+                "returned the attention weights"),
     # SelfAttention
     WrongAnswer("self_attention_module", "module without scaling", '''
 class SelfAttention(nn.Module):
@@ -149,25 +125,11 @@ class SelfAttention(nn.Module):
             scores = scores.masked_fill(~mask, float("-inf"))
         return torch.softmax(scores, dim=-1) @ self.w_v(x)
 ''', "scaled by sqrt(d_in)"),
-    WrongAnswer("self_attention_module", "one projection for everything", '''
-class SelfAttention(nn.Module):
-    def __init__(self, d_in, d_out):
-        super().__init__()
-        self.w_q, self.w_k, self.w_v = nn.Linear(d_in, d_out), nn.Linear(d_in, d_out), nn.Linear(d_in, d_out)
-
-    def forward(self, x, mask=None):
-        h = self.w_q(x)
-        return scaled_dot_product_attention(h, h, h, mask)
-''', "one projection for q, k and v"),
-    WrongAnswer("self_attention_module", "mask ignored", '''
-class SelfAttention(nn.Module):
-    def __init__(self, d_in, d_out):
-        super().__init__()
-        self.w_q, self.w_k, self.w_v = nn.Linear(d_in, d_out), nn.Linear(d_in, d_out), nn.Linear(d_in, d_out)
-
-    def forward(self, x, mask=None):
-        return scaled_dot_product_attention(self.w_q(x), self.w_k(x), self.w_v(x))
-''', "mask is ignored"),
+    WrongAnswer("self_attention_module", "one projection for everything",
+                mutant("self_attention_module", ("self.w_k(x), self.w_v(x)", "self.w_q(x), self.w_q(x)")),
+                "one projection for q, k and v"),
+    WrongAnswer("self_attention_module", "mask ignored",
+                mutant("self_attention_module", ("attention(q, k, v, mask)", "attention(q, k, v)")), "mask is ignored"),
     WrongAnswer("self_attention_module", "bare weight matrices instead of nn.Linear", '''
 class SelfAttention(nn.Module):
     def __init__(self, d_in, d_out):
@@ -178,7 +140,7 @@ class SelfAttention(nn.Module):
 
     def forward(self, x, mask=None):
         return scaled_dot_product_attention(x @ self.w_q, x @ self.w_k, x @ self.w_v, mask)
-''', "needs an attribute `w_q` that is an nn.Linear"),
+''', "`self.w_q` should be nn.Linear"),
     # fixed_attention
     WrongAnswer("fixed_attention", "kept w @ x", '''
 def fixed_attention(x, w_q, w_k, w_v):
@@ -202,7 +164,8 @@ def fixed_attention(x, w_q, w_k, w_v):
 ''', "you added scaling"),
 ]
 
-# Sources 000 and 004 (../shared/WORKED_EXAMPLES.md).
+# The numbers of source 000's worked example and source 004's batch (README, Credits), which the
+# reference solution must reproduce in its notebook.
 WORKED_EXAMPLES = {
     "K": [[0, 1, 1], [4, 4, 0], [2, 3, 1]],
     "Q": [[1, 0, 2], [2, 2, 2], [2, 1, 3]],

@@ -1,6 +1,9 @@
 """Wrong answers for notebook 03 (additive attention), each a realistic learner attempt."""
 
+from mutations import mutants
 from support import WrongAnswer
+
+mutant = mutants("03_additive_attention")  # the reference answer with one edit
 
 WRONG_ANSWERS = [
     # nadaraya_watson
@@ -125,20 +128,8 @@ class AdditiveAttention(nn.Module):
         self.attention_weights = masked_softmax(scores, valid_lens)
         return torch.bmm(self.attention_weights, values)
 ''', "without unsqueeze"),
-    WrongAnswer("additive_attention", "additive: tanh missing", '''
-class AdditiveAttention(nn.Module):
-    def __init__(self, query_size, key_size, num_hiddens):
-        super().__init__()
-        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
-        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
-        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
-
-    def forward(self, queries, keys, values, valid_lens=None):
-        features = self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1)
-        scores = self.w_v(features).squeeze(-1)
-        self.attention_weights = masked_softmax(scores, valid_lens)
-        return torch.bmm(self.attention_weights, values)
-''', "left out the tanh"),
+    WrongAnswer("additive_attention", "additive: tanh missing",
+                mutant("additive_attention", ("torch.tanh(q + k)", "q + k")), "left out the tanh"),
     WrongAnswer("additive_attention", "additive: softmax over the queries, mask dropped", '''
 class AdditiveAttention(nn.Module):
     def __init__(self, query_size, key_size, num_hiddens):
@@ -153,47 +144,17 @@ class AdditiveAttention(nn.Module):
         self.attention_weights = torch.softmax(scores, dim=1)
         return self.attention_weights @ values
 ''', "normalised over the queries (dim=1)"),
-    WrongAnswer("additive_attention", "additive: mask ignored", '''
-class AdditiveAttention(nn.Module):
-    def __init__(self, query_size, key_size, num_hiddens):
-        super().__init__()
-        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
-        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
-        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
-
-    def forward(self, queries, keys, values, valid_lens=None):
-        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
-        scores = self.w_v(features).squeeze(-1)
-        self.attention_weights = torch.softmax(scores, dim=-1)
-        return self.attention_weights @ values
-''', "ignored valid_lens"),
-    WrongAnswer("additive_attention", "additive: transposed weights (the source's alpha^T V)", '''
-class AdditiveAttention(nn.Module):
-    def __init__(self, query_size, key_size, num_hiddens):
-        super().__init__()
-        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
-        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
-        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
-
-    def forward(self, queries, keys, values, valid_lens=None):
-        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
-        scores = self.w_v(features).squeeze(-1)
-        self.attention_weights = masked_softmax(scores, valid_lens)
-        return torch.bmm(self.attention_weights.transpose(1, 2), values)
-''', "spot the bug: you computed alpha^T V"),
-    WrongAnswer("additive_attention", "weights not stored", '''
-class AdditiveAttention(nn.Module):
-    def __init__(self, query_size, key_size, num_hiddens):
-        super().__init__()
-        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
-        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
-        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
-
-    def forward(self, queries, keys, values, valid_lens=None):
-        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
-        attention_weights = masked_softmax(self.w_v(features).squeeze(-1), valid_lens)
-        return attention_weights @ values
-''', "did not store its weights"),
+    WrongAnswer("additive_attention", "additive: mask ignored",
+                mutant("additive_attention", ("masked_softmax(scores, valid_lens)", "torch.softmax(scores, dim=-1)")),
+                "ignored valid_lens"),
+    WrongAnswer("additive_attention", "additive: transposed weights (the source's alpha^T V)",
+                mutant("additive_attention", ("return self.attention_weights @ values",
+                                              "return torch.bmm(self.attention_weights.transpose(1, 2), values)")),
+                "spot the bug: you computed alpha^T V"),
+    WrongAnswer("additive_attention", "weights not stored",
+                mutant("additive_attention", ("self.attention_weights = masked", "attention_weights = masked"),
+                       ("return self.attention_weights", "return attention_weights")),
+                "did not store its weights"),
     WrongAnswer("additive_attention", "scores stored instead of weights", '''
 class AdditiveAttention(nn.Module):
     def __init__(self, query_size, key_size, num_hiddens):
@@ -207,32 +168,11 @@ class AdditiveAttention(nn.Module):
         self.attention_weights = self.w_v(features).squeeze(-1)
         return masked_softmax(self.attention_weights, valid_lens) @ values
 ''', "holds the scores"),
-    WrongAnswer("additive_attention", "projections with bias", '''
-class AdditiveAttention(nn.Module):
-    def __init__(self, query_size, key_size, num_hiddens):
-        super().__init__()
-        self.W_q = nn.Linear(query_size, num_hiddens)
-        self.W_k = nn.Linear(key_size, num_hiddens)
-        self.w_v = nn.Linear(num_hiddens, 1)
-
-    def forward(self, queries, keys, values, valid_lens=None):
-        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
-        self.attention_weights = masked_softmax(self.w_v(features).squeeze(-1), valid_lens)
-        return self.attention_weights @ values
-''', "has a bias"),
-    WrongAnswer("additive_attention", "hidden features summed instead of w_v", '''
-class AdditiveAttention(nn.Module):
-    def __init__(self, query_size, key_size, num_hiddens):
-        super().__init__()
-        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
-        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
-        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
-
-    def forward(self, queries, keys, values, valid_lens=None):
-        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
-        self.attention_weights = masked_softmax(features.sum(dim=-1), valid_lens)
-        return self.attention_weights @ values
-''', "summed the hidden features"),
+    WrongAnswer("additive_attention", "projections with bias",
+                mutant("additive_attention", (", bias=False)", ")")), "has a bias"),
+    WrongAnswer("additive_attention", "hidden features summed instead of w_v",
+                mutant("additive_attention", ("self.w_v(features).squeeze(-1)", "features.sum(dim=-1)")),
+                "summed the hidden features"),
     # tanh_attention
     WrongAnswer("tanh_attention", "tanh layer: transposed weights (the source's alpha^T V)", '''
 class TanhAttention(nn.Module):
@@ -285,53 +225,15 @@ class TanhAttention(nn.Module):
         z = F.scaled_dot_product_attention(q, k, v)
         return z, z.sum(dim=1)
 ''', "no 1/sqrt(d) scaling"),
-    WrongAnswer("tanh_attention", "tanh layer: tanh missing on q, k, v", '''
-class TanhAttention(nn.Module):
-    def __init__(self, in_dim, att_dim):
-        super().__init__()
-        self.query = nn.Linear(in_dim, att_dim)
-        self.key = nn.Linear(in_dim, att_dim)
-        self.value = nn.Linear(in_dim, att_dim)
-        for layer in (self.query, self.key, self.value):
-            nn.init.xavier_uniform_(layer.weight)
-            nn.init.zeros_(layer.bias)
-
-    def forward(self, x):
-        q, k, v = self.query(x), self.key(x), self.value(x)
-        z = torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
-        return z, z.sum(dim=1)
-''', "left out the tanh"),
-    WrongAnswer("tanh_attention", "global feature is a mean", '''
-class TanhAttention(nn.Module):
-    def __init__(self, in_dim, att_dim):
-        super().__init__()
-        self.query = nn.Linear(in_dim, att_dim)
-        self.key = nn.Linear(in_dim, att_dim)
-        self.value = nn.Linear(in_dim, att_dim)
-        for layer in (self.query, self.key, self.value):
-            nn.init.xavier_uniform_(layer.weight)
-            nn.init.zeros_(layer.bias)
-
-    def forward(self, x):
-        q, k, v = torch.tanh(self.query(x)), torch.tanh(self.key(x)), torch.tanh(self.value(x))
-        z = torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
-        return z, z.mean(dim=1)
-''', "global feature is a mean"),
-    WrongAnswer("tanh_attention", "default init instead of Xavier", '''
-class TanhAttention(nn.Module):
-    def __init__(self, in_dim, att_dim):
-        super().__init__()
-        self.query = nn.Linear(in_dim, att_dim)
-        self.key = nn.Linear(in_dim, att_dim)
-        self.value = nn.Linear(in_dim, att_dim)
-        for layer in (self.query, self.key, self.value):
-            nn.init.zeros_(layer.bias)
-
-    def forward(self, x):
-        q, k, v = torch.tanh(self.query(x)), torch.tanh(self.key(x)), torch.tanh(self.value(x))
-        z = torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
-        return z, z.sum(dim=1)
-''', "does not look Xavier-uniform"),
+    WrongAnswer("tanh_attention", "tanh layer: tanh missing on q, k, v",
+                mutant("tanh_attention", ("torch.tanh(self.query(x))", "self.query(x)"),
+                       ("torch.tanh(self.key(x))", "self.key(x)"), ("torch.tanh(self.value(x))", "self.value(x)")),
+                "left out the tanh"),
+    WrongAnswer("tanh_attention", "global feature is a mean",
+                mutant("tanh_attention", ("z.sum(dim=1)", "z.mean(dim=1)")), "global feature is a mean"),
+    WrongAnswer("tanh_attention", "default init instead of Xavier",
+                mutant("tanh_attention", ("            nn.init.xavier_uniform_(layer.weight)\n", "")),
+                "does not look Xavier-uniform"),
     WrongAnswer("tanh_attention", "tanh layer: softmax over the queries", '''
 class TanhAttention(nn.Module):
     def __init__(self, in_dim, att_dim):
@@ -348,22 +250,8 @@ class TanhAttention(nn.Module):
         z = torch.bmm(torch.softmax(torch.bmm(q, k.transpose(1, 2)), dim=1), v)
         return z, z.sum(dim=1)
 ''', "normalised over the queries (dim=1)"),
-    WrongAnswer("tanh_attention", "global feature summed over features", '''
-class TanhAttention(nn.Module):
-    def __init__(self, in_dim, att_dim):
-        super().__init__()
-        self.query = nn.Linear(in_dim, att_dim)
-        self.key = nn.Linear(in_dim, att_dim)
-        self.value = nn.Linear(in_dim, att_dim)
-        for layer in (self.query, self.key, self.value):
-            nn.init.xavier_uniform_(layer.weight)
-            nn.init.zeros_(layer.bias)
-
-    def forward(self, x):
-        q, k, v = torch.tanh(self.query(x)), torch.tanh(self.key(x)), torch.tanh(self.value(x))
-        z = torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
-        return z, z.sum(dim=-1)
-''', "sums the wrong axis"),
+    WrongAnswer("tanh_attention", "global feature summed over features",
+                mutant("tanh_attention", ("z.sum(dim=1)", "z.sum(dim=-1)")), "sums the wrong axis"),
 ]
 
 # Source 003 gives formulas but no numbers; these are the notebook's own worked examples.
