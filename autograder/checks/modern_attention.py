@@ -243,6 +243,10 @@ def _check_gqa_parts(module, call, embed, heads, kv):
                 f"{kv} key/value heads of width d_head = {d_head} it must map {embed} -> "
                 f"num_kv_heads * d_head = {kv * d_head}. The narrow projection is the whole saving: "
                 "it is what goes into the KV cache")
+    for name, layer in layers.items():
+        if layer.bias is not None:
+            raise ExerciseFailed(f"{call}: {name} has a bias; the projections are bias-free, as in Llama: "
+                                 f"nn.Linear(..., bias=False)")
     expected = {"w_q": embed, "w_k": kv * d_head, "w_v": kv * d_head, "w_o": embed}
     for name, width in expected.items():
         if out[name] != width or layers[name].in_features != embed:
