@@ -80,21 +80,22 @@ class MultiHeadAttention(nn.Module):
 
     Multi-head attention with separate q/k/v projections and an output projection w_o.
     `embed_dim` is d_model (named as in nn.MultiheadAttention); `kdim` and `vdim` are the widths
-    of the keys and values (default d_model).
+    of the keys and values (default d_model); `bias=False` gives bias-free projections, as the
+    Llama-style models of notebook 09 use.
 
     forward(query (b, n, d_model), key (b, m, kdim), value (b, m, vdim), mask) -> (b, n, d_model);
     `mask` is bool, broadcastable to (b, h, n, m), True = may attend. The attention weights of
     the last call, (b, h, n, m), are kept in `self.last_weights`.
     """
 
-    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None, bias=True):
         super().__init__()
         assert embed_dim % num_heads == 0, "embed_dim must be divisible by num_heads"
         self.num_heads = num_heads
-        self.w_q = nn.Linear(embed_dim, embed_dim)  # d_model -> d_model
-        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)  # kdim -> d_model
-        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)  # vdim -> d_model
-        self.w_o = nn.Linear(embed_dim, embed_dim)  # d_model -> d_model
+        self.w_q = nn.Linear(embed_dim, embed_dim, bias=bias)  # d_model -> d_model
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim, bias=bias)  # kdim -> d_model
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim, bias=bias)  # vdim -> d_model
+        self.w_o = nn.Linear(embed_dim, embed_dim, bias=bias)  # d_model -> d_model
         self.last_weights = None
 
     def forward(self, query, key, value, mask=None):

@@ -21,8 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..blocks import MultiHeadAttention, attention, causal_mask, merge_heads, split_heads
-from .core import Case, ExerciseFailed, Mistake, check, generator, learner_facing, randn
-from .transformer_block import _build, _quiet_seeded, _require
+from .core import Case, ExerciseFailed, Mistake, build, check, generator, isolated, learner_facing, randn, require
 
 _sdpa = F.scaled_dot_product_attention  # bound before any learner code runs
 _silu, _sigmoid, _relu, _gelu = F.silu, torch.sigmoid, torch.relu, F.gelu
@@ -221,14 +220,14 @@ def _gqa_reference(module, x, mask, positions, num_heads, num_kv_heads):
 
 def _build_gqa(cls, embed, heads, kv, seed):
     call = f"GroupedQueryAttention(embed_dim={embed}, num_heads={heads}, num_kv_heads={kv})"
-    module = _build(cls, "GroupedQueryAttention", (embed, heads, kv), {}, call, seed)
+    module = build(cls, "GroupedQueryAttention", (embed, heads, kv), {}, seed=seed, call=call)
     _check_gqa_parts(module, call, embed, heads, kv)
     return module.eval()
 
 
 def _check_gqa_parts(module, call, embed, heads, kv):
     d_head = embed // heads
-    layers = {name: _require(module, call, name, nn.Linear, "an nn.Linear") for name in ("w_q", "w_k", "w_v", "w_o")}
+    layers = {name: require(module, call, name, nn.Linear, "an nn.Linear") for name in ("w_q", "w_k", "w_v", "w_o")}
     out = {name: layer.out_features for name, layer in layers.items()}
     if kv < heads and out["w_q"] == kv * d_head and out["w_k"] == embed:
         raise ExerciseFailed(
@@ -345,7 +344,7 @@ def sliding_window_mask(fn, hidden=False):
         ]
     for case in cases:
         try:
-            with _quiet_seeded(0):
+            with isolated(0):
                 got = fn(*case.args)
         except NotImplementedError:
             raise
@@ -524,18 +523,18 @@ def _block(block, x, mask, *, num_heads, num_kv_heads, arrangement="pre", norms=
 
 def _build_block(cls, d_model, heads, kv, d_ff, seed, eps=1e-6):
     call = f"LlamaBlock(d_model={d_model}, num_heads={heads}, num_kv_heads={kv}, d_ff={d_ff}, eps={eps})"
-    block = _build(cls, "LlamaBlock", (d_model, heads, kv, d_ff), {"eps": eps}, call, seed)
+    block = build(cls, "LlamaBlock", (d_model, heads, kv, d_ff), {"eps": eps}, seed=seed, call=call)
     for name in ("attn_norm", "ffn_norm"):
-        norm = _require(block, call, name, nn.RMSNorm, f"nn.RMSNorm({d_model}, eps={eps})")
+        norm = require(block, call, name, nn.RMSNorm, f"nn.RMSNorm({d_model}, eps={eps})")
         if norm.weight is None or tuple(norm.weight.shape) != (d_model,):
             raise ExerciseFailed(f"{call}: self.{name} should be nn.RMSNorm({d_model}, eps={eps})")
         if norm.eps != eps:
             raise ExerciseFailed(f"{call}: self.{name} has eps = {norm.eps}; pass the block's eps on: "
                                  f"nn.RMSNorm(d_model, eps=eps)")
-    attn = _require(block, call, "attn", nn.Module, "your GroupedQueryAttention(d_model, num_heads, num_kv_heads)")
+    attn = require(block, call, "attn", nn.Module, "your GroupedQueryAttention(d_model, num_heads, num_kv_heads)")
     _check_gqa_parts(attn, call + ".attn", d_model, heads, kv)
     for name, shape in (("w_gate", (d_ff, d_model)), ("w_up", (d_ff, d_model)), ("w_down", (d_model, d_ff))):
-        layer = _require(block, call, name, nn.Linear, f"nn.Linear with weight of shape {shape}")
+        layer = require(block, call, name, nn.Linear, f"nn.Linear with weight of shape {shape}")
         if tuple(layer.weight.shape) != shape:
             raise ExerciseFailed(f"{call}: self.{name}.weight has shape {tuple(layer.weight.shape)}, expected {shape}")
     g = generator(seed + 1)
@@ -545,7 +544,7 @@ def _build_block(cls, d_model, heads, kv, d_ff, seed, eps=1e-6):
     block.eval()
     # The block runs your GroupedQueryAttention: it must be right first.
     probe = randn(1, 5, d_model, seed=seed + 2)
-    with _quiet_seeded(0):
+    with isolated(0):
         try:
             got = attn(probe, causal_mask(5), torch.arange(5))
             want = _gqa_reference(attn, probe, causal_mask(5), torch.arange(5), heads, kv)
