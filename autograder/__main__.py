@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from . import course
-from .grading import grader, report
+from . import grading
+from .grading import report
 from .publishing import release
 
 
@@ -24,9 +25,9 @@ def _check(args) -> int:
     if missing:
         print(f"no such notebook: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
-    subs = [grader.Submission(p, grader.guess_assignment(p)) for p in paths]
+    subs = [grading.Submission(p, grading.guess_assignment(p)) for p in paths]
     bar = None if args.json or len(subs) < 2 else report.ProgressBar("checking")
-    results = grader.grade(subs, jobs=args.jobs, progress=bar)
+    results = grading.grade(subs, jobs=args.jobs, progress=bar)
     if args.json:
         print(json.dumps({"notebooks": [r.to_dict() for r in results],
                           "summary": report.progress_summary(results)}, indent=1))
@@ -42,11 +43,11 @@ def _grade(args) -> int:
     if not folder.is_dir():
         print(f"no such folder: {folder}", file=sys.stderr)
         return 2
-    subs = grader.find_submissions(folder)
+    subs = grading.find_submissions(folder)
     if not subs:
         print(f"no notebooks under {folder}", file=sys.stderr)
         return 2
-    results = grader.grade(subs, jobs=args.jobs, progress=None if args.quiet else report.ProgressBar("grading"))
+    results = grading.grade(subs, jobs=args.jobs, progress=None if args.quiet else report.ProgressBar("grading"))
     if args.csv:
         with open(args.csv, "w", newline="") as dest:
             report.write_csv(results, dest)

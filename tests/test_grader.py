@@ -11,7 +11,8 @@ import pytest
 
 import support
 from autograder import course
-from autograder.grading import grader, report
+from autograder import grading as grader
+from autograder.grading import report
 
 A = "01_similarity"
 ANSWERS = support.solution_code(A)

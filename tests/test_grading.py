@@ -74,7 +74,7 @@ def test_fast_grader_agrees_with_nbgrader_on_every_honest_submission(graded, ass
     """Differential test: solution, untouched release and the whole wrong-answer catalogue."""
     import time
 
-    from autograder.grading import grader
+    from autograder import grading as grader
 
     batch = graded(assignment)
     submitted = batch.scratch / "grading" / "submitted"

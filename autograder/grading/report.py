@@ -9,7 +9,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from .grader import NotebookResult
+from .results import NotebookResult
 
 # The columns of `nbgrader export`, then our per-exercise detail.
 EXPORT_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
@@ -45,8 +45,8 @@ def table(result: NotebookResult) -> str:
         mark = "✔" if row["points"] >= row["max"] else "✘"
         lines.append(f"  {mark} {exercise:<{width}}  {_points(row['points']):>4} / {_points(row['max'])}")
         if row["message"] and row["points"] < row["max"] and result.verdict == "graded":
-            for i, text in enumerate(row["message"].splitlines()):
-                lines.append(("      " if i == 0 else "      ") + text.strip())
+            for text in row["message"].splitlines():
+                lines.append("      " + text.strip())
     if result.tampered:
         lines.append("  ! the grader's tools were modified: " + ", ".join(result.tampered[:5]))
     lines.append(f"  score: {_points(result.score)} / {_points(result.max_score)}")

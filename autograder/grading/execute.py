@@ -1,0 +1,152 @@
+"""Running a notebook's planned cells in a forked child of a warm parent: nbgrader's Execute,
+LimitOutput and IgnorePattern, without a kernel.
+
+The parent imports torch, matplotlib and IPython once (`warm_up`); each submission then runs in a
+fresh fork, so there is no kernel start and no `import torch` per notebook, no state leaks between
+students, and a notebook that loops, exits or crashes takes only itself down. In the child, the
+tamper guard restores the grader's tools before every test cell and checks them after it.
+
+The child reports to the parent over a pipe, as JSON text (never pickles: the parent must not
+run anything a submission could forge), one message per test cell, then "done".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import sys
+import warnings
+
+from .. import course
+from .plan import PlannedCell
+from .score import CellTimeout, describe_error, test_points
+
+OUTPUT_LIMIT = 64 * 1024  # characters of output kept per cell
+_MISSING = object()
+_WARM = {}
+
+
+def warm_up() -> None:
+    """Import everything a notebook needs once, in this process, before forking."""
+    if _WARM:
+        return
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("IPYTHONDIR", str(course.ROOT / ".jupyter" / "ipython"))  # never ~/.ipython
+    os.environ["NBGRADER_EXECUTION"] = "autograde"  # notebooks take their short grading paths
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import torch
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    from . import guard
+
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", message=".*non-interactive.*")
+    config = Config()
+    config.HistoryManager.enabled = False  # no history database, no saving thread to fork
+    shell = InteractiveShell.instance(config=config)
+    shell.showtraceback = lambda *args, **kwargs: None  # errors are reported our way
+    _WARM.update(shell=shell, guard=guard.Guard())
+
+
+class _Bounded(io.TextIOBase):
+    """A text sink that keeps the first OUTPUT_LIMIT characters and counts the rest."""
+
+    def __init__(self):
+        self.parts, self.kept, self.dropped = [], 0, 0
+
+    def write(self, text):
+        room = OUTPUT_LIMIT - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(len(text), room)
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def getvalue(self):
+        return "".join(self.parts)
+
+
+def _on_alarm(signum, frame):
+    raise CellTimeout()
+
+
+def _display_text(shell, value) -> str | None:
+    """How IPython would display a cell's result (nbgrader reads partial credit from it)."""
+    if value is None:
+        return None
+    try:
+        data, _ = shell.display_formatter.format(value)
+        return str(data.get("text/plain", ""))[:1000]
+    except Exception:
+        return repr(value)[:1000]
+
+
+def run_cell(shell, text: str, timeout: int):
+    """Run one cell's text; returns (stdout text, stderr text, error or None, displayed value)."""
+    out, err = _Bounded(), _Bounded()
+    signal.alarm(timeout)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            result = shell.run_cell(text, store_history=False, silent=False)
+    except CellTimeout as timeout:  # raised outside the cell's own code
+        result, error = None, timeout
+    else:
+        error = result.error_before_exec or result.error_in_exec
+    finally:
+        signal.alarm(0)
+    value = None if result is None else _display_text(shell, result.result)
+    return out.getvalue(), err.getvalue(), error, value
+
+
+def _send(conn, *message) -> None:
+    conn.send_bytes(json.dumps(message).encode("utf-8"))
+
+
+def run_notebook(conn, cells: list[PlannedCell], cell_timeout: int) -> None:
+    """Run one notebook's cells in this (forked) process; send one message per test cell."""
+    shell, guard = _WARM["shell"], _WARM["guard"]
+    signal.signal(signal.SIGALRM, _on_alarm)
+    protected, answer_errors = {}, {}
+    for cell in cells:
+        if cell.kind == "test":
+            shell.user_ns.update(protected)  # the course's names (e.g. `check`), as its cells set them
+        before = dict(shell.user_ns) if cell.kind != "learner" else None
+        _, stderr, error, value = run_cell(shell, cell.source, cell_timeout)
+        replaced = guard.changes()
+        if replaced:  # the cell patched the grader's tools: put them back first, and say so
+            guard.restore()
+            _send(conn, "tampered", replaced)
+        if isinstance(error, SystemExit) or getattr(shell, "exit_now", False):
+            _send(conn, "exited", "the notebook called sys.exit() / exit()")
+            return
+        if cell.kind == "learner" and cell.grade_id and error is not None:
+            answer_errors[cell.grade_id] = describe_error(error)
+        if before is not None:  # remember what the course's own cells defined
+            protected.update({k: v for k, v in shell.user_ns.items() if before.get(k, _MISSING) is not v})
+        if cell.kind == "test":
+            if replaced:
+                message = "the grader's tools were modified while this test ran: " + ", ".join(replaced[:5])
+                _send(conn, "cell", cell.grade_id, 0.0, message)
+                continue
+            points, message = test_points(cell.points, error, stderr, value)
+            if error is not None and cell.exercise in answer_errors:  # the real cause is the answer cell
+                message = f"your answer cell failed first: {answer_errors[cell.exercise]}\n{message}"
+            _send(conn, "cell", cell.grade_id, points, message)
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+    _send(conn, "done")
+
+
+def child_main(conn, cells, cell_timeout):
+    """The forked child's entry point: run, report, and leave without running the parent's exit code."""
+    try:
+        run_notebook(conn, cells, cell_timeout)
+    finally:
+        conn.close()
+        os._exit(0)  # skip atexit handlers and buffers inherited from the parent

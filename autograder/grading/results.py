@@ -1,0 +1,47 @@
+"""What grading produces: points per test cell, and a verdict per notebook."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+# A notebook's verdict: "graded", or why it could not be graded normally.
+VERDICTS = ("graded", "unreadable", "unknown assignment", "timed out", "crashed", "exited")
+
+
+@dataclass
+class CellResult:
+    grade_id: str
+    exercise: str
+    points: float
+    max_points: float
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class NotebookResult:
+    path: str
+    assignment: str | None
+    student: str | None
+    cells: list[CellResult] = field(default_factory=list)
+    verdict: str = "graded"  # one of VERDICTS
+    message: str = ""
+    seconds: float = 0.0
+    tampered: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(c.points for c in self.cells)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_points for c in self.cells)
+
+    def zero(self, verdict: str, message: str) -> None:
+        """Take every point away and say why: the notebook could not be graded normally."""
+        self.verdict, self.message = verdict, message
+        for cell in self.cells:
+            cell.points, cell.passed = 0.0, False
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "score": self.score, "max_score": self.max_score}
