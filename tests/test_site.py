@@ -15,6 +15,7 @@ pytestmark = pytest.mark.xdist_group("site")
 
 ASSIGNMENTS = course.assignments()
 EMBEDDED_PNG = re.compile(r'<img\b[^>]*\bsrc="data:image/png;base64,')
+HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*(\n|\Z)", re.M | re.S)
 
 
 def page_text(page_html: str) -> str:
@@ -36,18 +37,26 @@ def built(tmp_path_factory):
     return dest, pages, lines
 
 
-def test_strip_source_keeps_solutions_and_drops_markers_and_hidden_tests():
-    source = ("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n")
-    assert site.strip_source(source) == "def f(x):\n    return x"
-    tests = "# Hidden tests run here.\ncheck(f)\n### BEGIN HIDDEN TESTS\ncheck(f, hidden=True)\n### END HIDDEN TESTS"
-    assert site.strip_source(tests) == "# Hidden tests run here.\ncheck(f)"
+def test_clean_keeps_solutions_and_drops_markers_hidden_tests_and_mark_schemes():
+    def nbgrader(**role):
+        return {"nbgrader": {"grade_id": f"cell{len(str(role))}", "points": 1, "schema_version": 3,
+                             "grade": False, "solution": False, "locked": False, "task": False, **role}}
+
     nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("# Hidden tests run here.\n### BEGIN HIDDEN TESTS\nassert 1\n### END HIDDEN TESTS"),
-        nbformat.v4.new_markdown_cell("Answer:\n=== BEGIN MARK SCHEME ===\nsecret\n=== END MARK SCHEME ===\n"),
+        nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n",
+                                  metadata=nbgrader(solution=True)),
+        nbformat.v4.new_code_cell("# Hidden tests run here.\ncheck(f)\n### BEGIN HIDDEN TESTS\n"
+                                  "check(f, hidden=True)\n### END HIDDEN TESTS", metadata=nbgrader(grade=True, locked=True)),
+        nbformat.v4.new_code_cell("# Hidden tests run here.\n### BEGIN HIDDEN TESTS\nassert 1\n### END HIDDEN TESTS",
+                                  metadata=nbgrader(grade=True, locked=True, x=1)),
+        nbformat.v4.new_markdown_cell("Answer:\n=== BEGIN MARK SCHEME ===\nsecret\n=== END MARK SCHEME ===\n",
+                                      metadata=nbgrader(task=True)),
     ])
     cleaned = site.clean(nb)
-    assert [c.source for c in cleaned.cells] == ["Answer:"]  # a cell of hidden tests only is dropped
-    assert len(nb.cells) == 2, "clean() must not change its argument"
+    # a cell of hidden tests only is dropped
+    assert [c.source for c in cleaned.cells] == ["def f(x):\n    return x", "# Hidden tests run here.\ncheck(f)",
+                                                 "Answer:"]
+    assert len(nb.cells) == 4, "clean() must not change its argument"
 
 
 def test_every_notebook_has_a_page_and_a_progress_line(built):
@@ -65,7 +74,8 @@ def test_page_shows_solutions_outputs_and_figures(built, assignment):
     text = page_text(page)
     source = nbformat.read(str(course.source_notebook(assignment)), as_version=4)
 
-    assert f"<title>{html.escape(site.title(source, assignment))}</title>" in page
+    (page_title,) = re.findall(r"<title>(.*?)</title>", page)
+    assert html.unescape(page_title) == site.title(source, assignment)
     shows = support.plt_show_calls(course.source_notebook(assignment))
     images = len(EMBEDDED_PNG.findall(page))
     assert images >= shows, f"{images} embedded figures for {shows} plt.show() calls"
@@ -74,14 +84,14 @@ def test_page_shows_solutions_outputs_and_figures(built, assignment):
 
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "MARK SCHEME"):
         assert marker not in text
+    shown = {cell.id: cell.source for cell in site.clean(source).cells}
     for cell in source.cells:
-        for block in site.HIDDEN_TESTS.finditer(cell.source):
+        for block in HIDDEN_TESTS.finditer(cell.source):
             hidden = [ln.strip() for ln in block.group(0).splitlines()[1:-1] if len(ln.strip()) > 8]
-            visible = site.strip_source(cell.source)
-            leaked = [ln for ln in hidden if ln in text and ln not in visible]
+            leaked = [ln for ln in hidden if ln in text and ln not in shown.get(cell.id, "")]
             assert not leaked, f"hidden test code on the page: {leaked}"
         if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
-            solution = [ln.strip() for ln in site.strip_source(cell.source).splitlines() if ln.strip()]
+            solution = [ln.strip() for ln in shown[cell.id].splitlines() if ln.strip()]
             assert all(ln in text for ln in solution), f"solution code missing from the page: {solution}"
 
 

@@ -40,12 +40,17 @@ def warm_up() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot  # noqa: F401
     import torch
+    import torch.nn.functional  # noqa: F401
+    import torch.overrides  # noqa: F401
+    import torch.utils.flop_counter
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
     from . import guard
 
     torch.set_num_threads(1)
+    with torch.utils.flop_counter.FlopCounterMode(display=False):  # its first use imports a second's worth
+        torch.ones(1, 1) @ torch.ones(1, 1)
     warnings.filterwarnings("ignore", message=".*non-interactive.*")
     config = Config()
     config.HistoryManager.enabled = False  # no history database, no saving thread to fork

@@ -2,9 +2,10 @@
 
     python -m autograder.publishing.site [DEST]        (what `make site` runs; DEST defaults to build/site)
 
-Each solution notebook is cleaned of nbgrader's markup (the `### BEGIN/END SOLUTION` lines go,
-the solution code stays; hidden-test blocks and mark schemes go entirely, and so does a cell left
-with nothing but comments once its hidden tests are gone), executed with nbclient in its own
+Each solution notebook is cleaned of nbgrader's markup: hidden-test blocks and mark schemes go
+entirely, by nbgrader's own ClearHiddenTests and ClearMarkScheme (and so does a cell left with
+nothing but comments once its hidden tests are gone); the `### BEGIN/END SOLUTION` lines go while
+the solution code stays (nbgrader has no step for that: its ClearSolutions removes the code). It is executed with nbclient in its own
 folder, and rendered with nbconvert into DEST/<assignment>.html with its plots embedded.
 DEST/index.html lists the notebooks in course order, by title.
 """
@@ -24,15 +25,6 @@ from ..nbgrader_setup import CELL_TIMEOUT
 DEFAULT_DEST = course.ROOT / "build" / "site"
 
 SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
-HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*(\n|\Z)", re.M | re.S)
-MARK_SCHEME = re.compile(r"^[ \t]*=== BEGIN MARK SCHEME ===[ \t]*\n.*?^[ \t]*=== END MARK SCHEME ===[ \t]*(\n|\Z)", re.M | re.S)
-
-
-def strip_source(source: str) -> str:
-    """A cell's source as the site shows it: solution code without its markers, no hidden tests."""
-    source = HIDDEN_TESTS.sub("", source)
-    source = MARK_SCHEME.sub("", source)
-    return SOLUTION_MARKER.sub("", source).rstrip("\n")
 
 
 def _only_comments(source: str) -> bool:
@@ -42,13 +34,17 @@ def _only_comments(source: str) -> bool:
 def clean(nb):
     """The notebook with nbgrader's markup removed (see the module's docstring); a new object."""
     import nbformat
+    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme
 
     nb = nbformat.from_dict(nb)  # a deep copy
+    hidden = ClearHiddenTests()
+    had_hidden = [hidden.begin_test_delimeter in cell.source for cell in nb.cells]
+    for step in (hidden, ClearMarkScheme()):
+        nb, _ = step.preprocess(nb, {})
     cells = []
-    for cell in nb.cells:
-        had_hidden = bool(HIDDEN_TESTS.search(cell.source))
-        cell.source = strip_source(cell.source)
-        if cell.cell_type == "code" and had_hidden and _only_comments(cell.source):
+    for cell, had in zip(nb.cells, had_hidden):
+        cell.source = SOLUTION_MARKER.sub("", cell.source).rstrip("\n")
+        if cell.cell_type == "code" and had and _only_comments(cell.source):
             continue  # "# Hidden tests run here ..." and nothing else: nothing to read
         cell.metadata.pop("nbgrader", None)
         if cell.cell_type == "code":
