@@ -51,12 +51,27 @@ def warm_up() -> None:
     torch.set_num_threads(1)
     with torch.utils.flop_counter.FlopCounterMode(display=False):  # its first use imports a second's worth
         torch.ones(1, 1) @ torch.ones(1, 1)
+    _first_figure(matplotlib.pyplot)
     warnings.filterwarnings("ignore", message=".*non-interactive.*")
     config = Config()
     config.HistoryManager.enabled = False  # no history database, no saving thread to fork
     shell = InteractiveShell.instance(config=config)
     shell.showtraceback = lambda *args, **kwargs: None  # errors are reported our way
     _WARM.update(shell=shell, guard=guard.Guard())
+
+
+def _first_figure(plt) -> None:
+    """Draw one throw-away figure with what the notebooks use (lines, images, text, a colour bar,
+    log axes, constrained layout): matplotlib loads fonts and builds caches on first use, and
+    doing it here spares every forked child that cost."""
+    fig, (left, right) = plt.subplots(1, 2, layout="constrained")
+    left.loglog([1, 2], [1, 4], "o-", label="a")
+    left.legend()
+    fig.colorbar(right.imshow([[0.0, 1.0]], cmap="viridis"), ax=right)
+    right.text(0, 0, "x")
+    right.set_title("title")
+    fig.canvas.draw()
+    plt.close("all")
 
 
 class _Bounded(io.TextIOBase):
