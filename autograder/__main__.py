@@ -13,8 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import course
-from . import grading
+from . import course, grading
 from .grading import report
 from .publishing import release
 

@@ -13,7 +13,7 @@ loudly when the catalogue is loaded.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import support
 

@@ -9,8 +9,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autograder.blocks import (MultiHeadAttention, attention, causal_mask, merge_heads, scaled_dot_product_attention,
-                               sinusoidal_encoding, split_heads)
+from autograder.blocks import (
+    MultiHeadAttention,
+    attention,
+    causal_mask,
+    merge_heads,
+    scaled_dot_product_attention,
+    sinusoidal_encoding,
+    split_heads,
+)
 
 TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}  # float32, different summation orders
 

@@ -8,10 +8,10 @@ import sys
 import warnings
 
 import pytest
+import support
 import torch
 from torch import nn
 
-import support
 from autograder import course
 from autograder.checks.core import Case, ExerciseFailed, Mistake, build, check, problem_with, require_linear
 
@@ -66,7 +66,7 @@ def test_not_implemented_propagates_unchanged():
 
 def test_a_warning_in_learner_code_costs_nothing_and_reaches_no_stderr(capsys):
     def noisy(a, b):
-        warnings.warn("harmless", UserWarning)
+        warnings.warn("harmless", UserWarning, stacklevel=2)
         print("to stderr", file=sys.stderr)
         return a @ b.T
     check("pairs", noisy, REFERENCE, CASES)

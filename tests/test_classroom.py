@@ -6,8 +6,8 @@ import csv
 
 import nbformat
 import pytest
-
 import support
+
 from autograder import course
 
 ASSIGNMENT = "01_similarity"

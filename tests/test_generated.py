@@ -1,8 +1,8 @@
 """notebooks/ is exactly what stock nbgrader generates from solutions/, and both are clean."""
 
 import pytest
-
 import support
+
 from autograder import course
 
 ASSIGNMENTS = course.assignments()

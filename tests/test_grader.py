@@ -8,8 +8,8 @@ import sys
 
 import nbformat
 import pytest
-
 import support
+
 from autograder import course
 from autograder import grading as grader
 from autograder.grading import report

@@ -6,8 +6,8 @@ import re
 
 import nbformat
 import pytest
-
 import support
+
 from autograder import course
 from autograder.publishing import site
 
@@ -15,7 +15,8 @@ pytestmark = pytest.mark.xdist_group("site")
 
 ASSIGNMENTS = course.assignments()
 EMBEDDED_PNG = re.compile(r'<img\b[^>]*\bsrc="data:image/png;base64,')
-HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*(\n|\Z)", re.M | re.S)
+HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*(\n|\Z)",
+                          re.M | re.S)
 
 
 def page_text(page_html: str) -> str:
@@ -46,7 +47,8 @@ def test_clean_keeps_solutions_and_drops_markers_hidden_tests_and_mark_schemes()
         nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n",
                                   metadata=nbgrader(solution=True)),
         nbformat.v4.new_code_cell("# Hidden tests run here.\ncheck(f)\n### BEGIN HIDDEN TESTS\n"
-                                  "check(f, hidden=True)\n### END HIDDEN TESTS", metadata=nbgrader(grade=True, locked=True)),
+                                  "check(f, hidden=True)\n### END HIDDEN TESTS",
+                                  metadata=nbgrader(grade=True, locked=True)),
         nbformat.v4.new_code_cell("# Hidden tests run here.\n### BEGIN HIDDEN TESTS\nassert 1\n### END HIDDEN TESTS",
                                   metadata=nbgrader(grade=True, locked=True, x=1)),
         nbformat.v4.new_markdown_cell("Answer:\n=== BEGIN MARK SCHEME ===\nsecret\n=== END MARK SCHEME ===\n",

@@ -179,7 +179,8 @@ def online_softmax(fn, hidden=False):
         leading = torch.tensor([[NEG_INF, NEG_INF, 1.0, 2.0], [NEG_INF, 0.0, NEG_INF, -1.0]])
         all_masked = torch.tensor([[NEG_INF] * 5, [1.0, 3.0, 2.0, 5.0, 4.0], [NEG_INF, NEG_INF, 0.0, NEG_INF, NEG_INF]])
         cases = [
-            Case("a 4 x 9 matrix of random scores (the maximum changes at irregular places)", (5 * randn(4, 9, seed=71),)),
+            Case("a 4 x 9 matrix of random scores (the maximum changes at irregular places)",
+                 (5 * randn(4, 9, seed=71),)),
             Case("a batch of 2 x 3 rows of 7 huge scores (around 10^4)", (1e4 + 30 * randn(2, 3, 7, seed=72),)),
             Case("a rising row [0, 100, 200, ..., 1900] (the maximum jumps by 100 at every step)",
                  (torch.arange(0.0, 2000.0, 100.0),)),
@@ -312,7 +313,8 @@ def blockwise_attention(fn, hidden=False):
                  (randn(9, 4, seed=98), randn(9, 4, seed=99), randn(9, 3, seed=100), 4), {"causal": True}),
             Case("causal, batched (2, 7, 8) with d_v = 5, blocks of 3",
                  (randn(2, 7, 8, seed=101), randn(2, 7, 8, seed=102), randn(2, 7, 5, seed=103), 3), {"causal": True}),
-            Case("causal with blocks of 1 key", (randn(5, 4, seed=104), randn(5, 4, seed=105), randn(5, 3, seed=106), 1),
+            Case("causal with blocks of 1 key",
+                 (randn(5, 4, seed=104), randn(5, 4, seed=105), randn(5, 3, seed=106), 1),
                  {"causal": True}),
             Case("very negative scores (around -800 for every key), blocks of 2",
                  (randn(3, 4, seed=107) - 20 * big, randn(6, 4, seed=108) + 20 * big, randn(6, 3, seed=109), 2)),

@@ -390,7 +390,8 @@ def rms_norm(fn, hidden=False):
     tokens = torch.tensor([[3.0, 4.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0]])  # (2, 4)
     cases = [
         Case("the tokens [3, 4, 0, 0] (rms = 2.5) and [1, 2, 3, 4], weight = 1", (tokens, torch.ones(4))),
-        Case("a batch (2, 3, 4) with weight = [1, 2, 0.5, -1]", (randn(2, 3, 4, seed=950), torch.tensor([1.0, 2.0, 0.5, -1.0]))),
+        Case("a batch (2, 3, 4) with weight = [1, 2, 0.5, -1]",
+             (randn(2, 3, 4, seed=950), torch.tensor([1.0, 2.0, 0.5, -1.0]))),
     ]
     if hidden:
         w6 = 1 + 0.5 * randn(6, seed=951)

@@ -17,8 +17,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..blocks import attention, causal_mask, merge_heads, sinusoidal_encoding, split_heads
-from .core import (Case, ExerciseFailed, Mistake, build, check, generator, isolated, learner_facing, randn, require,
-                   require_linear)
+from .core import (
+    Case,
+    ExerciseFailed,
+    Mistake,
+    build,
+    check,
+    generator,
+    isolated,
+    learner_facing,
+    randn,
+    require,
+    require_linear,
+)
 
 _equal = torch.equal  # bound before any learner code runs
 

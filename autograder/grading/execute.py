@@ -21,7 +21,7 @@ import sys
 import warnings
 
 from .. import course
-from .plan import PlannedCell
+from .plan import PlannedCell, source
 from .score import CellTimeout, describe_error, test_points
 
 OUTPUT_LIMIT = 64 * 1024  # characters of output kept per cell
@@ -29,8 +29,15 @@ _MISSING = object()
 _WARM = {}
 
 
-def warm_up() -> None:
-    """Import everything a notebook needs once, in this process, before forking."""
+def _uses(assignments, text: str) -> bool:
+    """Does the source notebook of any of `assignments` contain `text`?"""
+    return any(text in cell["source"] for a in assignments if a in course.assignments() for cell in source(a).cells)
+
+
+def warm_up(assignments=()) -> None:
+    """Import what every notebook needs once, in this process, before forking. `assignments` lists
+    the notebooks of the batch, one entry per submission: what only some notebooks use (the FLOP
+    counter, a first figure) is paid here only when more than one child would otherwise pay it."""
     if _WARM:
         return
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -49,9 +56,12 @@ def warm_up() -> None:
     from . import guard
 
     torch.set_num_threads(1)
-    with torch.utils.flop_counter.FlopCounterMode(display=False):  # its first use imports a second's worth
-        torch.ones(1, 1) @ torch.ones(1, 1)
-    _first_figure(matplotlib.pyplot)
+    assignments = list(assignments)
+    if sum(_uses([a], "FlopCounterMode") for a in assignments) > 1:  # first use imports torch._dynamo: 1-2 s
+        with torch.utils.flop_counter.FlopCounterMode(display=False):
+            torch.ones(1, 1) @ torch.ones(1, 1)
+    if len(assignments) > 1:
+        _first_figure(matplotlib.pyplot)
     warnings.filterwarnings("ignore", message=".*non-interactive.*")
     config = Config()
     config.HistoryManager.enabled = False  # no history database, no saving thread to fork

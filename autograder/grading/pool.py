@@ -120,7 +120,7 @@ def _close(job: _Running) -> None:
 def grade(submissions: list[Submission], jobs: int = 1, progress=None, cell_timeout: int = CELL_TIMEOUT,
           notebook_timeout: float = NOTEBOOK_TIMEOUT) -> list[NotebookResult]:
     """Grade every submission, `jobs` at a time; returns results in the same order."""
-    warm_up()
+    warm_up([sub.assignment for sub in submissions])
     context = multiprocessing.get_context("fork")
     results: dict[int, NotebookResult] = {}
     pending = list(enumerate(submissions))

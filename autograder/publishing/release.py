@@ -39,8 +39,8 @@ def _show(path: Path) -> str:
 def has_learner_work(data: bytes) -> bool:
     """Does this learner notebook hold work: outputs, or an answer cell whose text differs from
     what nbgrader generated (nbgrader stores a checksum of each generated answer cell)?"""
-    from nbgrader.utils import compute_checksum
     import nbformat
+    from nbgrader.utils import compute_checksum
 
     try:
         nb = nbformat.reads(data.decode("utf-8"), as_version=4)

@@ -5,7 +5,8 @@
 Each solution notebook is cleaned of nbgrader's markup: hidden-test blocks and mark schemes go
 entirely, by nbgrader's own ClearHiddenTests and ClearMarkScheme (and so does a cell left with
 nothing but comments once its hidden tests are gone); the `### BEGIN/END SOLUTION` lines go while
-the solution code stays (nbgrader has no step for that: its ClearSolutions removes the code). It is executed with nbclient in its own
+the solution code stays (nbgrader has no step for that: its ClearSolutions removes the code). It is
+executed with nbclient in its own
 folder, and rendered with nbconvert into DEST/<assignment>.html with its plots embedded.
 DEST/index.html lists the notebooks in course order, by title.
 """
@@ -109,7 +110,8 @@ def index_page(entries: list[tuple[str, str]]) -> str:
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Attention by hand: worked solutions</title>
   <style>
-    body {{ font-family: system-ui, sans-serif; max-width: 46rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5; }}
+    body {{ font-family: system-ui, sans-serif; max-width: 46rem; margin: 3rem auto; padding: 0 1rem;
+           line-height: 1.5; }}
     li {{ margin: 0.4rem 0; }}
   </style>
 </head>

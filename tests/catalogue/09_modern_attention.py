@@ -241,7 +241,8 @@ def swiglu(x, w_gate, w_up, w_down):
     WrongAnswer("LlamaBlock", "not causal by default", _edit(
         _BLOCK, "        if mask is None:\n            mask = causal_mask(n)\n", ""), "no causal mask"),
     WrongAnswer("LlamaBlock", "ReLU feed-forward", _edit(
-        _BLOCK, "self.w_down(F.silu(self.w_gate(h)) * self.w_up(h))", "self.w_down(torch.relu(self.w_gate(h)) * self.w_up(h))"),
+        _BLOCK, "self.w_down(F.silu(self.w_gate(h)) * self.w_up(h))",
+        "self.w_down(torch.relu(self.w_gate(h)) * self.w_up(h))"),
         "uses ReLU"),
     WrongAnswer("LlamaBlock", "norm eps not passed on", _edit(_edit(
         _BLOCK, "self.attn_norm = nn.RMSNorm(d_model, eps=eps)", "self.attn_norm = nn.RMSNorm(d_model)"),
