@@ -184,7 +184,7 @@ def masked_softmax(fn, hidden=False):
                 lambda s, vl=None: _where(keep_le(s, vl), masked(NEG_INF, keep_le)(s, vl), 0.0)
                 if vl is not None else _softmax(s, -1)),
         Mistake("you set masked scores to 0 before the softmax, but exp(0) = 1 still gives them "
-                "weight: fill them with -inf (or a huge negative number)", masked(0.0)),
+                "weight: fill them with -inf", masked(0.0)),
         Mistake("you zeroed the masked weights after the softmax without renormalising: the kept "
                 "weights must still sum to 1, so mask the scores before the softmax", zero_after),
         Mistake("a row with valid length 0 came out uniform (1/m each): filling with a huge "
@@ -268,6 +268,11 @@ def additive_attention(cls, hidden=False):
             return torch.bmm(flipped, v) if use_bmm else flipped @ v
         return compute
 
+    def one_denominator(module, q, k, lens):  # one sum over the whole (n, m) matrix of each item
+        scores = _additive_scores(module, q, k)  # (b, n, m)
+        e = _exp(scores.masked_fill(~_keep_mask(scores, lens), NEG_INF) if lens is not None else scores)
+        return e / e.sum(dim=(1, 2), keepdim=True)  # (b, n, m)
+
     unsqueeze_hint = ("you added W_q q (batch, n, h) and W_k k (batch, m, h) without unsqueeze, which "
                       "pairs query i with key i; every query must meet every key: "
                       "W_q(queries).unsqueeze(2) + W_k(keys).unsqueeze(1) has shape (batch, n, m, h)")
@@ -290,6 +295,9 @@ def additive_attention(cls, hidden=False):
                     lens))),
         Mistake(transpose_hint, transposed(False)),
         Mistake(transpose_hint, transposed(True)),
+        Mistake("spot the bug: your softmax normaliser sums over every query's scores at once; the "
+                "softmax is per row, so each query's weights over the keys sum to 1 on their own: "
+                "masked_softmax(scores, valid_lens) over the last axis", out(one_denominator)),
     ]
     check(name, forward, lambda *a: _additive(*a)[0], cases, mistakes)
     weight_mistakes = [
@@ -314,7 +322,14 @@ def tanh_attention(cls, hidden=False):
                                  f"to 0 (nn.init.zeros_)")
         bound = math.sqrt(6.0 / (48 + 16))  # xavier_uniform_ draws from U(-bound, bound)
         spread = float(weight.std())
-        if float(weight.abs().max()) > bound * 1.0001 or abs(spread / (bound / math.sqrt(3)) - 1) > 0.1:
+        largest = float(weight.abs().max())
+        if largest > bound * 1.0001:
+            raise ExerciseFailed(
+                f"{name}: self.{attr}.weight does not look Xavier-uniform: for in_dim=48, att_dim=16 "
+                f"xavier_uniform_ draws every entry from [-{bound:.3f}, {bound:.3f}], but an entry is "
+                f"{largest:.3f} (a normal draw, such as xavier_normal_, has no bound). "
+                f"Use nn.init.xavier_uniform_(self.{attr}.weight)")
+        if abs(spread / (bound / math.sqrt(3)) - 1) > 0.1:
             raise ExerciseFailed(
                 f"{name}: self.{attr}.weight does not look Xavier-uniform: for in_dim=48, att_dim=16 its entries "
                 f"should lie in [-{bound:.3f}, {bound:.3f}] with std {bound / math.sqrt(3):.3f}, but their "

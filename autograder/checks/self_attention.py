@@ -161,6 +161,11 @@ def _sdpa_mistakes():
         Mistake("you applied the mask after the softmax: the remaining weights no longer sum to 1. "
                 "Fill masked scores with -inf BEFORE the softmax",
                 variant(after=True)),
+        Mistake("you filled masked scores with a large finite number (such as -1e9) instead of -inf: "
+                "that works while a query has a key to attend to, but a fully masked row then gives "
+                "every key the same weight (a uniform average of v) instead of zero weights and a zero "
+                "output. Fill with float('-inf') and turn the NaN rows into zeros (nan_to_num)",
+                variant(fill=-1e9)),
         Mistake("you filled masked scores with 0 instead of -inf: exp(0) = 1, so masked keys still get weight",
                 variant(fill=0.0)),
         Mistake("your mask is inverted: True means 'may attend' (as in F.scaled_dot_product_attention)",

@@ -181,3 +181,80 @@ WORKED_EXAMPLES = {
     "buggy4": [[0, 35, 11], [0, 35, 11], [0, 26.3333, 8.6667]],
     "scaled_dot_product_attention(Q4, K4, V4)": [[0, 44, 15], [0, 44, 15], [0, 26.3333, 8.6667]],
 }
+
+WRONG_ANSWERS += [
+    WrongAnswer("scaled_dot_product_attention", "finite -1e9 fill (Annotated Transformer idiom)", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    if mask is not None:
+        scores = scores.masked_fill(~mask, -1e9)
+    return torch.softmax(scores, dim=-1) @ v
+''', "large finite number (such as -1e9)"),
+    WrongAnswer("scaled_dot_product_attention", "mask == 0 filled as if 0 meant 'may attend'", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1).nan_to_num(0.0) @ v
+''', "your mask is inverted"),
+]
+
+# Right answers in other styles: each must get full marks.
+from alternatives import CorrectAnswer  # noqa: E402
+
+CORRECT_ANSWERS = [
+    CorrectAnswer("project_qkv", "torch.matmul", '''
+def project_qkv(x, w_q, w_k, w_v):
+    return torch.matmul(x, w_q), torch.matmul(x, w_k), torch.matmul(x, w_v)
+'''),
+    CorrectAnswer("project_qkv", "einsum", '''
+def project_qkv(x, w_q, w_k, w_v):
+    return tuple(torch.einsum("...nd,de->...ne", x, w) for w in (w_q, w_k, w_v))
+'''),
+    CorrectAnswer("attention_scores", "einsum", '''
+def attention_scores(q, k):
+    return torch.einsum("...nd,...md->...nm", q, k)
+'''),
+    CorrectAnswer("attention_scores", "mT", '''
+def attention_scores(q, k):
+    return torch.matmul(q, k.mT)
+'''),
+    CorrectAnswer("attention_weights", "manual exp / sum with max subtraction", '''
+def attention_weights(scores):
+    shifted = scores - scores.max(dim=-1, keepdim=True).values
+    e = shifted.exp()
+    return e / e.sum(dim=-1, keepdim=True)
+'''),
+    CorrectAnswer("attention_weights", "F.softmax with a negative dim", '''
+def attention_weights(scores):
+    return F.softmax(scores, dim=scores.dim() - 1)
+'''),
+    CorrectAnswer("attention_output", "einsum", '''
+def attention_output(weights, v):
+    return torch.einsum("...nm,...md->...nd", weights, v)
+'''),
+    CorrectAnswer("attention_output", "sum of weighted values", '''
+def attention_output(weights, v):
+    return (weights.unsqueeze(-1) * v.unsqueeze(-3)).sum(dim=-2)
+'''),
+    CorrectAnswer("scaled_dot_product_attention", "reusing the earlier functions, torch.where", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = attention_scores(q, k) / q.shape[-1] ** 0.5
+    if mask is not None:
+        scores = scores.masked_fill(mask == 0, float("-inf"))
+    weights = attention_weights(scores)
+    weights = torch.where(torch.isnan(weights), torch.zeros_like(weights), weights)
+    return attention_output(weights, v)
+'''),
+    CorrectAnswer("scaled_dot_product_attention", "manual softmax that zeroes masked weights", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = torch.einsum("...nd,...md->...nm", q, k) / math.sqrt(q.shape[-1])
+    if mask is None:
+        mask = torch.ones_like(scores, dtype=torch.bool)
+    mask = mask.expand_as(scores)
+    top = scores.masked_fill(~mask, float("-inf")).amax(dim=-1, keepdim=True).nan_to_num(0.0, neginf=0.0)
+    e = torch.where(mask, (scores - top).exp(), torch.zeros_like(scores))
+    total = e.sum(dim=-1, keepdim=True)
+    return (e / total.clamp_min(1e-30)) @ v
+'''),
+]

@@ -200,3 +200,86 @@ WORKED_EXAMPLES = {
     # dim 8, 1000 positions: the closest pair is 63 steps apart
     "small_gap": 0.645291,
 }
+
+# Right answers in other styles. The three sinusoidal tables are the printed formula written
+# literally in float32; they differ from the reference by float32 rounding of angles near 200 rad.
+from alternatives import CorrectAnswer  # noqa: E402
+
+CORRECT_ANSWERS = [
+    CorrectAnswer("sinusoidal_encoding", "t / 10000 ** (2i / d), literally in float32", '''
+def sinusoidal_encoding(num_positions, dim):
+    t = torch.arange(num_positions).float()[:, None]  # (T, 1)
+    two_i = torch.arange(0, dim, 2).float()  # (dim/2,)
+    angles = t / 10000 ** (two_i / dim)  # (T, dim/2)
+    pe = torch.zeros(num_positions, dim)
+    pe[:, 0::2] = torch.sin(angles)
+    pe[:, 1::2] = torch.cos(angles)
+    return pe
+'''),
+    CorrectAnswer("sinusoidal_encoding", "torch.pow, pair index i", '''
+def sinusoidal_encoding(num_positions, dim):
+    t = torch.arange(num_positions, dtype=torch.float32).unsqueeze(1)  # (T, 1)
+    i = torch.arange(dim // 2, dtype=torch.float32)  # (dim/2,)
+    angles = t / torch.pow(torch.tensor(10000.0), 2 * i / dim)  # (T, dim/2)
+    return torch.stack([angles.sin(), angles.cos()], dim=-1).reshape(num_positions, dim)
+'''),
+    CorrectAnswer("sinusoidal_encoding", "exp(-2i ln(10000) / d), as in the Annotated Transformer", '''
+def sinusoidal_encoding(num_positions, dim):
+    position = torch.arange(0, num_positions).unsqueeze(1).float()  # (T, 1)
+    div_term = torch.exp(torch.arange(0, dim, 2).float() * -(math.log(10000.0) / dim))  # (dim/2,)
+    pe = torch.zeros(num_positions, dim)
+    pe[:, 0::2] = torch.sin(position * div_term)
+    pe[:, 1::2] = torch.cos(position * div_term)
+    return pe
+'''),
+    CorrectAnswer("sinusoidal_encoding", "explicit loops", '''
+def sinusoidal_encoding(num_positions, dim):
+    pe = torch.zeros(num_positions, dim)
+    for t in range(num_positions):
+        for i in range(dim // 2):
+            angle = t / 10000 ** (2 * i / dim)
+            pe[t, 2 * i] = math.sin(angle)
+            pe[t, 2 * i + 1] = math.cos(angle)
+    return pe
+'''),
+    CorrectAnswer("permute_tokens", "index_select on axis -2", '''
+def permute_tokens(x, perm):
+    return x.index_select(-2, perm)
+'''),
+    CorrectAnswer("permute_tokens", "one-hot permutation matrix", '''
+def permute_tokens(x, perm):
+    P = torch.eye(len(perm), dtype=x.dtype)[perm]  # (seq, seq), row i picks token perm[i]
+    return P @ x
+'''),
+    CorrectAnswer("shift_matrix", "loop over 2 x 2 blocks", '''
+def shift_matrix(k, dim):
+    M = torch.zeros(dim, dim)
+    for i in range(dim // 2):
+        w = k / 10000 ** (2 * i / dim)
+        c, s = math.cos(w), math.sin(w)
+        M[2 * i, 2 * i], M[2 * i, 2 * i + 1] = c, -s
+        M[2 * i + 1, 2 * i], M[2 * i + 1, 2 * i + 1] = s, c
+    return M
+'''),
+    CorrectAnswer("shift_matrix", "torch.block_diag of rotation blocks", '''
+def shift_matrix(k, dim):
+    angles = k * torch.exp(-torch.arange(0, dim, 2, dtype=torch.float64) * math.log(10000.0) / dim)
+    blocks = [torch.tensor([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) for a in angles.tolist()]
+    return torch.block_diag(*blocks).float()
+'''),
+    CorrectAnswer("min_pairwise_distance", "explicit double loop", '''
+def min_pairwise_distance(table):
+    best = float("inf")
+    for i in range(len(table)):
+        for j in range(i + 1, len(table)):
+            best = min(best, (table[i] - table[j]).norm().item())
+    return best
+'''),
+    CorrectAnswer("min_pairwise_distance", "broadcast differences", '''
+def min_pairwise_distance(table):
+    diff = table[:, None, :] - table[None, :, :]  # (T, T, dim)
+    dist = diff.pow(2).sum(-1).sqrt()  # (T, T)
+    dist = dist + torch.diag(torch.full((len(table),), float("inf")))
+    return float(dist.min())
+'''),
+]
