@@ -7,10 +7,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 import support
-from autograder import course
 from autograder.grading.grader import find_submissions, grade
+
+from autograder import course
 
 GENERIC = "the values are wrong"
 
