@@ -1,23 +1,54 @@
 """Fixtures shared by the suite. Grading is expensive (a kernel and `import torch` per
 submission), so each assignment is graded once, in one stock `nbgrader autograde` batch, and
 every test about that assignment reads the batch's results. Under pytest-xdist the tests of
-one assignment share an `xdist_group`, so the batch runs on one worker only."""
+one assignment share an `xdist_group`, so the batch runs on one worker only.
+
+Two sizes (`make test` and `make test-full`):
+
+- by default the nbgrader batch holds the solution, the untouched learner notebook and the
+  first catalogued wrong answer of each exercise; the fast grader, proven equal to nbgrader on
+  that batch, then grades the whole wrong-answer catalogue;
+- with `--full` (or COURSE_TESTS=full) every catalogued wrong answer also goes through stock
+  nbgrader, and every notebook is opened in JupyterLab (tests/test_browser.py).
+"""
 
 import json
 import os
 import time
 
+import nbformat
 import pytest
-
 import support
+
 from autograder import course
 
 # Run from `make test` or directly: either way Jupyter, IPython and matplotlib write their
-# files inside the repo, never into the home directory.
+# files inside the repo, never into the home directory. The folders are made up front, so that
+# no tool finds one missing (IPython warns that ".jupyter is not a writable location").
 for _var, _sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
                    ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "matplotlib")]:
     os.environ.setdefault(_var, str(course.ROOT / ".jupyter" / _sub))
+    os.makedirs(os.environ[_var], exist_ok=True)
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+
+FULL = os.environ.get("COURSE_TESTS", "").strip().lower() == "full"  # set by --full too (pytest_configure)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true", default=False,
+                     help="the exhaustive suite (`make test-full`): every catalogued wrong answer through "
+                          "stock nbgrader, every notebook in JupyterLab")
+
+
+def pytest_configure(config):
+    global FULL
+    FULL = FULL or config.getoption("full")
+
+
+def full() -> bool:
+    """True under `make test-full` (`--full` or COURSE_TESTS=full). Read it at collection time
+    (test modules are imported after pytest_configure), never in a decorator of conftest itself."""
+    return FULL
 
 PROBE_MARK = "WORKED_EXAMPLES="
 PROBE = """\
@@ -36,13 +67,26 @@ def by_assignment(values=None):
             for v in values]
 
 
+def nbgrader_wrong_answers(catalogue: support.Catalogue) -> list[support.WrongAnswer]:
+    """The wrong answers stock nbgrader grades: all of them with --full, else the first
+    catalogued one of each exercise (solution cell)."""
+    if full():
+        return list(catalogue.wrong_answers)
+    first = {}
+    for wrong in catalogue.wrong_answers:
+        first.setdefault(wrong.cell, wrong)
+    return list(first.values())
+
+
 class Batch:
-    """The graded submissions of one assignment: 'solution', 'untouched', one per wrong answer."""
+    """The submissions of one assignment graded by stock nbgrader: 'solution', 'untouched', and
+    one per wrong answer of `nbgrader_wrong_answers` (`wrong_ids` maps their names to students)."""
 
     def __init__(self, scratch, assignment):
         self.scratch = scratch
         self.assignment = assignment
         self.catalogue = support.catalogue(assignment)
+        self.wrong_answers = nbgrader_wrong_answers(self.catalogue)
         course.generate(scratch, assignment)  # registers the assignment in the scratch gradebook
         learner = support.read(course.learner_notebook(assignment))  # what learners really get
         answers = support.solution_code(assignment)
@@ -53,6 +97,8 @@ class Batch:
         }
         self.wrong_ids = {}
         for i, wrong in enumerate(self.catalogue.wrong_answers):
+            if wrong not in self.wrong_answers:
+                continue
             student = f"wrong{i:02d}"
             self.wrong_ids[wrong.name] = student
             submissions[student] = support.submission(learner, {**answers, wrong.cell: wrong.code})
@@ -76,6 +122,32 @@ def graded(tmp_path_factory):
             scratch = course.make_scratch_course(tmp_path_factory.mktemp(f"grade-{assignment}"))
             batches[assignment] = Batch(scratch, assignment)
         return batches[assignment]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def fast_graded(tmp_path_factory):
+    """fast_graded(assignment) -> {wrong answer name: NotebookResult}: the whole wrong-answer
+    catalogue of one assignment, graded by the course's fast grader (2 jobs)."""
+    results = {}
+
+    def get(assignment):
+        if assignment not in results:
+            folder = tmp_path_factory.mktemp(f"fast-{assignment}")
+            learner = support.read(course.learner_notebook(assignment))
+            answers = support.solution_code(assignment)
+            names = {}
+            for i, wrong in enumerate(support.catalogue(assignment).wrong_answers):
+                student = f"wrong{i:03d}"
+                names[student] = wrong.name
+                target = folder / student / assignment / f"{assignment}.ipynb"
+                target.parent.mkdir(parents=True)
+                nbformat.write(support.submission(learner, {**answers, wrong.cell: wrong.code}), str(target))
+            subs = support.find_submissions(folder)
+            assert sorted(s.student for s in subs) == sorted(names)
+            results[assignment] = {names[r.student]: r for r in support.grade(subs, jobs=2)}
+        return results[assignment]
 
     return get
 

@@ -16,6 +16,13 @@ from nbgrader.api import Gradebook
 
 from autograder import course
 
+# The fast grader's entry points, imported here only: autograder.grading may re-export them
+# (a split of grader.py into modules), or they live in autograder.grading.grader.
+try:
+    from autograder.grading import find_submissions, grade  # noqa: F401
+except ImportError:
+    from autograder.grading.grader import find_submissions, grade  # noqa: F401
+
 CATALOGUE = Path(__file__).parent / "catalogue"
 SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -1,17 +1,22 @@
 """Real `nbgrader autograde` on every assignment: solutions get full marks, untouched learner
-notebooks get zero, every catalogued wrong answer loses marks and is named in the feedback,
-and the worked examples' numbers come out of the solutions."""
+notebooks get zero, catalogued wrong answers lose marks and are named in the feedback, and the
+worked examples' numbers come out of the solutions.
+
+nbgrader grades one wrong answer per exercise (every one with --full, `make test-full`); the
+fast grader, shown to give nbgrader's points on that same batch, grades the whole catalogue."""
 
 import math
 
 import pytest
-import torch
-
 import support
-from autograder import course
-from conftest import by_assignment
+import torch
+from conftest import by_assignment, nbgrader_wrong_answers
 
-WRONG = [(a, w.name) for a in course.assignments() for w in support.catalogue(a).wrong_answers]
+from autograder import course
+
+CATALOGUES = {a: support.catalogue(a) for a in course.assignments()}
+WRONG = [(a, w.name) for a, c in CATALOGUES.items() for w in c.wrong_answers]
+NBGRADER_WRONG = [(a, w.name) for a, c in CATALOGUES.items() for w in nbgrader_wrong_answers(c)]
 
 
 @pytest.mark.parametrize("assignment", by_assignment())
@@ -36,7 +41,7 @@ def test_untouched_learner_notebook_gets_zero(graded, assignment):
     assert "NotImplementedError" in result.text()
 
 
-@pytest.mark.parametrize("assignment,name", by_assignment(WRONG))
+@pytest.mark.parametrize("assignment,name", by_assignment(NBGRADER_WRONG))
 def test_wrong_answer_loses_marks_and_is_named(graded, assignment, name):
     batch = graded(assignment)
     wrong = next(w for w in batch.catalogue.wrong_answers if w.name == name)
@@ -44,6 +49,17 @@ def test_wrong_answer_loses_marks_and_is_named(graded, assignment, name):
     assert result.total < result.max_total, f"'{name}' kept full marks"
     assert wrong.hint in result.text(), (
         f"the feedback for '{name}' does not name the mistake ('{wrong.hint}'):\n{result.text()}")
+
+
+@pytest.mark.parametrize("assignment,name", by_assignment(WRONG))
+def test_fast_grader_takes_marks_off_every_wrong_answer_and_names_it(fast_graded, assignment, name):
+    wrong = next(w for w in CATALOGUES[assignment].wrong_answers if w.name == name)
+    result = fast_graded(assignment)[name]
+    messages = "\n".join(c.message for c in result.cells)
+    assert result.verdict == "graded", result.message
+    assert result.score < result.max_score, f"'{name}' kept full marks"
+    assert wrong.hint in messages, (
+        f"the fast grader's messages for '{name}' do not name the mistake ('{wrong.hint}'):\n{messages}")
 
 
 @pytest.mark.parametrize("assignment", by_assignment())
@@ -65,23 +81,23 @@ def test_worked_examples_come_out_of_the_solution(graded, assignment):
         if isinstance(value, (int, float)):
             assert math.isclose(got[expression], value, abs_tol=1e-4), expression
         else:
-            torch.testing.assert_close(torch.tensor(got[expression], dtype=torch.float32), torch.tensor(value, dtype=torch.float32),
-                                       atol=1e-4, rtol=0, msg=lambda m: f"{expression}: {m}")
+            torch.testing.assert_close(torch.tensor(got[expression], dtype=torch.float32),
+                                       torch.tensor(value, dtype=torch.float32), atol=1e-4, rtol=0,
+                                       msg=lambda m, expression=expression: f"{expression}: {m}")
 
 
 @pytest.mark.parametrize("assignment", by_assignment())
 def test_fast_grader_agrees_with_nbgrader_on_every_honest_submission(graded, assignment, record_property):
-    """Differential test: solution, untouched release and the whole wrong-answer catalogue."""
+    """Differential test on nbgrader's batch: solution, untouched release and the wrong answers
+    nbgrader graded (one per exercise; the whole catalogue with --full)."""
     import time
-
-    from autograder import grading as grader
 
     batch = graded(assignment)
     submitted = batch.scratch / "grading" / "submitted"
-    subs = grader.find_submissions(submitted)
+    subs = support.find_submissions(submitted)
     assert len(subs) == len(batch.results)
     started = time.perf_counter()
-    results = grader.grade(subs, jobs=1)
+    results = support.grade(subs, jobs=1)
     record_property("grading_seconds", (assignment, len(subs), round(batch.nbgrader_seconds, 1),
                                         round(time.perf_counter() - started, 1)))
     for ours in results:
