@@ -42,14 +42,27 @@ def _grade(args) -> int:
     if not folder.is_dir():
         print(f"no such folder: {folder}", file=sys.stderr)
         return 2
-    subs = grading.find_submissions(folder)
+    if args.csv and (Path(args.csv).is_dir() or not Path(args.csv).absolute().parent.is_dir()):
+        print(f"cannot write the grades to {args.csv}: it is a folder, or its folder does not exist",
+              file=sys.stderr)
+        return 2
+    ignored = []
+    subs = grading.find_submissions(folder, ignored)
+    for path in ignored:
+        print(f"left out {path}: a student's extra notebook, not the assignment's", file=sys.stderr)
     if not subs:
         print(f"no notebooks under {folder}", file=sys.stderr)
         return 2
-    results = grading.grade(subs, jobs=args.jobs, progress=None if args.quiet else report.ProgressBar("grading"))
+    results = grading.grade(subs, jobs=args.jobs, progress=None if args.quiet else report.ProgressBar("grading"),
+                            use_sandbox=not args.no_sandbox)
     if args.csv:
-        with open(args.csv, "w", newline="") as dest:
-            report.write_csv(results, dest)
+        try:
+            with open(args.csv, "w", newline="") as dest:
+                report.write_csv(results, dest)
+        except OSError as err:
+            print(f"cannot write the grades to {args.csv} ({err.strerror or err}); here they are:", file=sys.stderr)
+            report.write_csv(results, sys.stdout)
+            return 1
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=1))
     elif not args.csv:
@@ -78,6 +91,8 @@ def main(argv=None) -> int:
     grade.add_argument("--csv", help="write results here (nbgrader export's columns plus detail)")
     grade.add_argument("--json", action="store_true", help="print results as JSON")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run submissions with the grader's own rights (for debugging the grader only)")
 
     rel = commands.add_parser("release", help="regenerate notebooks/ from solutions/ (edited notebooks are kept aside)")
     rel.add_argument("assignments", nargs="*", help="assignment ids (default: all)")

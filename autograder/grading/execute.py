@@ -19,9 +19,11 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import warnings
 
 from .. import course
+from . import sandbox
 from .plan import PlannedCell, source
 from .score import CellTimeout, describe_error, test_points
 
@@ -43,6 +45,7 @@ def warm_up(assignments=()) -> None:
         return
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ.setdefault("IPYTHONDIR", str(course.ROOT / ".jupyter" / "ipython"))  # never ~/.ipython
+    os.makedirs(os.environ["IPYTHONDIR"], exist_ok=True)
     os.environ["NBGRADER_EXECUTION"] = "autograde"  # notebooks take their short grading paths
     import matplotlib
     matplotlib.use("Agg")
@@ -178,10 +181,40 @@ def run_notebook(conn, cells: list[PlannedCell], cell_timeout: int) -> None:
     _send(conn, "done")
 
 
-def child_main(conn, cells, cell_timeout):
-    """The forked child's entry point: run, report, and leave without running the parent's exit code."""
+def child_main(conn, cells, cell_timeout, plan=None, scratch=None):
+    """The forked child's entry point: confine this process to the sandbox (`plan`, with `scratch`
+    as its only writable folder; None: no sandbox), run, report, and leave without running the
+    parent's exit code."""
     try:
+        if plan is not None:
+            sandbox.confine(plan, scratch, conn.fileno())
+            sys.addaudithook(sandbox.Attempts(plan, scratch, lambda text: _send(conn, "blocked", text)))
         run_notebook(conn, cells, cell_timeout)
     finally:
         conn.close()
         os._exit(0)  # skip atexit handlers and buffers inherited from the parent
+
+
+def probe_sandbox(plan) -> list[str]:
+    """The protections this machine cannot give, found by confining a throw-away fork once."""
+    import multiprocessing
+
+    parent_end, child_end = multiprocessing.Pipe(duplex=False)
+    scratch = tempfile.mkdtemp(prefix="autograder-probe-")
+    pid = os.fork()
+    if pid == 0:
+        try:
+            off = sandbox.confine(plan, scratch, child_end.fileno())
+            child_end.send_bytes(json.dumps(off).encode())
+        finally:
+            os._exit(0)
+    child_end.close()
+    try:
+        off = json.loads(parent_end.recv_bytes().decode()) if parent_end.poll(30) else ["the sandbox (its probe failed)"]
+    except (EOFError, OSError, ValueError):
+        off = ["the sandbox (its probe failed)"]
+    finally:
+        parent_end.close()
+        os.waitpid(pid, 0)
+        os.rmdir(scratch)
+    return off

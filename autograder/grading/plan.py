@@ -9,12 +9,15 @@ nbformat's validator costs seconds to import.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import course
 
 NOT_DONE = "raise NotImplementedError()"
+MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024  # a submitted notebook larger than this is refused unread
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class SourceNotebook:
         self.order = []  # grade ids in source order
         self.protected = {}  # grade id -> PlannedCell, for test and read-only cells
         self.solutions = set()
+        self.hidden_lines = set()  # lines of hidden tests: they must never reach a learner
         exercise = ""
         for cell in self.cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -65,13 +69,37 @@ class SourceNotebook:
             if meta.get("solution"):
                 self.solutions.add(gid)
                 exercise = gid
-            elif meta.get("grade") or meta.get("locked"):
+            if meta.get("grade"):
+                self.hidden_lines.update(_hidden_lines(cell["source"]))
+            if not meta.get("solution") and (meta.get("grade") or meta.get("locked")):
                 kind = "test" if meta.get("grade") else "locked"
                 self.protected[gid] = PlannedCell(kind, cell["source"], gid, float(meta.get("points", 0)),
                                                   exercise if kind == "test" else "")
 
     def tests(self) -> list[PlannedCell]:
         return [c for c in self.protected.values() if c.kind == "test"]
+
+    def scrub(self, text: str) -> str:
+        """`text` (from a submission's run) with every line of a hidden test blanked out: an
+        error a submission raises can quote the code that called it."""
+        for line in self.hidden_lines:
+            if line in text:
+                text = text.replace(line, "[hidden test]")
+        return text
+
+
+def _hidden_lines(cell_source: str) -> set[str]:
+    """The meaningful lines between ### BEGIN HIDDEN TESTS and ### END HIDDEN TESTS."""
+    lines, inside = set(), False
+    for line in cell_source.splitlines():
+        marker = line.strip()
+        if marker == "### BEGIN HIDDEN TESTS":
+            inside = True
+        elif marker == "### END HIDDEN TESTS":
+            inside = False
+        elif inside and len(marker) >= 8:
+            lines.add(marker)
+    return lines
 
 
 _SOURCES: dict[str, SourceNotebook] = {}
@@ -115,8 +143,23 @@ def plan(cells: list[dict], src: SourceNotebook) -> list[PlannedCell]:
 
 def read_submission(path: Path) -> list[dict]:
     """The cells of the notebook at `path`, or ValueError saying in plain words why it cannot be read."""
+    path = Path(path)
+    if path.is_symlink():
+        raise ValueError("the notebook is a symbolic link, not a file: submit the notebook itself")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # O_NONBLOCK: a FIFO named like a notebook must not hang the grader; O_NOFOLLOW: no link
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise ValueError("it is not a regular file (a folder, a pipe or a device named like a notebook)")
+            if info.st_size > MAX_NOTEBOOK_BYTES:
+                raise ValueError(f"the file is {info.st_size // (1024 * 1024)} MB; a notebook may have at most "
+                                 f"{MAX_NOTEBOOK_BYTES // (1024 * 1024)} MB")
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                text = f.read().decode("utf-8")
+        finally:
+            os.close(fd)
     except UnicodeDecodeError:
         raise ValueError("the file is not text (is it really a notebook?)") from None
     except OSError as err:

@@ -8,11 +8,16 @@ from __future__ import annotations
 import json
 import multiprocessing
 import multiprocessing.connection
+import shutil
+import signal
+import sys
+import tempfile
 import time
 
 from .. import course
 from ..nbgrader_setup import CELL_TIMEOUT
-from .execute import child_main, warm_up
+from . import sandbox
+from .execute import child_main, probe_sandbox, warm_up
 from .plan import SourceNotebook, plan, read_submission, source
 from .results import CellResult, NotebookResult
 from .submissions import Submission
@@ -33,8 +38,11 @@ def blank_result(sub: Submission, src: SourceNotebook | None) -> NotebookResult:
 class _Running:
     """One forked child and what it has reported so far."""
 
-    def __init__(self, result, process, conn, started):
+    def __init__(self, result, process, conn, started, scratch=None, src=None):
         self.result, self.process, self.conn, self.started = result, process, conn, started
+        self.scrub = src.scrub if src is not None else str
+        self.limits = sandbox.Limits()
+        self.scratch = scratch
         self.by_id = {c.grade_id: c for c in result.cells}
         self.finished = False
 
@@ -57,9 +65,12 @@ class _Running:
             points = float(points) if isinstance(points, (int, float)) else 0.0
             cell.points = min(max(points, 0.0), cell.max_points)
             cell.passed = cell.points >= cell.max_points
-            cell.message = str(text)[:MESSAGE_LIMIT]
+            cell.message = self.scrub(str(text)[:MESSAGE_LIMIT])
         elif kind == "tampered" and len(message) == 2 and isinstance(message[1], list):
-            self.result.tampered.extend(str(name)[:200] for name in message[1][:50])
+            self.result.tampered.extend(self.scrub(str(name)[:200]) for name in message[1][:50])
+        elif kind == "blocked" and len(message) == 2 and isinstance(message[1], str):
+            if len(self.result.blocked) < 20:
+                self.result.blocked.append(self.scrub(message[1][:300]))
         elif kind == "exited":
             self.result.zero("exited", "the notebook called sys.exit() / exit()")
             self.finished = True
@@ -69,7 +80,8 @@ class _Running:
             self.result.tampered.append("the grader's result channel (a message it does not know)")
 
 
-def _start(sub: Submission, context, cell_timeout: int) -> tuple[NotebookResult, _Running | None]:
+def _start(sub: Submission, context, cell_timeout: int, confinement=None,
+           scratch_root: str | None = None) -> tuple[NotebookResult, _Running | None]:
     """Plan a submission and fork its child; a submission that cannot be planned is finished at once."""
     started = time.perf_counter()
     if sub.assignment not in course.assignments():
@@ -85,11 +97,24 @@ def _start(sub: Submission, context, cell_timeout: int) -> tuple[NotebookResult,
     except ValueError as err:
         result.verdict, result.message = "unreadable", str(err)
         return result, None
+    scratch = tempfile.mkdtemp(prefix="submission-", dir=scratch_root) if confinement is not None else None
     parent_end, child_end = context.Pipe(duplex=False)
-    process = context.Process(target=child_main, args=(child_end, cells, cell_timeout), daemon=True)
+    process = context.Process(target=child_main, args=(child_end, cells, cell_timeout, confinement, scratch), daemon=True)
     process.start()
     child_end.close()
-    return result, _Running(result, process, parent_end, started)
+    job = _Running(result, process, parent_end, started, scratch, src)
+    job.limits = confinement.limits if confinement is not None else job.limits
+    return result, job
+
+
+def _died(exitcode: int | None, limits: sandbox.Limits) -> str:
+    """Why a child that never said "done" ended, in the learner's words."""
+    if exitcode in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+        return f"the notebook used more than {limits.cpu_seconds} s of CPU time and was stopped"
+    if exitcode in (-signal.SIGKILL, 128 + signal.SIGKILL):
+        return ("the notebook was killed (exit code 137): out of memory, past its CPU time "
+                f"({limits.cpu_seconds} s), or a killed process")
+    return f"the notebook stopped the grader (exit code {exitcode}): os._exit, a killed process or a crash"
 
 
 def _settle(job: _Running, notebook_timeout: float) -> bool:
@@ -98,8 +123,7 @@ def _settle(job: _Running, notebook_timeout: float) -> bool:
     if not job.finished and not job.process.is_alive():
         job.receive()
         if not job.finished:
-            job.result.zero("crashed", f"the notebook stopped the grader (exit code {job.process.exitcode}): "
-                                       "os._exit, a killed process or a crash")
+            job.result.zero("crashed", _died(job.process.exitcode, job.limits))
             job.finished = True
     if not job.finished and time.perf_counter() - job.started > notebook_timeout:
         job.process.kill()
@@ -113,14 +137,51 @@ def _close(job: _Running) -> None:
     if job.process.is_alive():
         job.process.kill()
     job.conn.close()
+    if job.scratch:
+        shutil.rmtree(job.scratch, ignore_errors=True)
     job.result.seconds = round(time.perf_counter() - job.started, 3)
     job.result.tampered = sorted(set(job.result.tampered))
+    if job.result.blocked and job.result.verdict == "graded":
+        job.result.verdict = "blocked"
+        job.result.message = "the sandbox stopped this notebook when it tried to: " + "; ".join(job.result.blocked)
+
+
+_PROBED: dict[tuple, list[str]] = {}
+
+
+def sandbox_plan(submissions: list[Submission], use_sandbox: bool = True, say=None,
+                 limits: sandbox.Limits | None = None):
+    """The sandbox for this batch (None when it is switched off); protections the machine cannot
+    give are said in one line (once per process) and grading goes on without them."""
+    say = say or (lambda text: print(text, file=sys.stderr))
+    if not use_sandbox:
+        say("sandbox: off (--no-sandbox): submissions run with the grader's own rights")
+        return None
+    plan = sandbox.make_plan(hidden=sorted({str(sub.path.parent) for sub in submissions}), limits=limits)
+    key = tuple(plan.readable)
+    if key not in _PROBED:
+        _PROBED[key] = probe_sandbox(plan)
+        if _PROBED[key]:
+            say("sandbox: these protections are off on this machine: " + "; ".join(_PROBED[key]))
+    return plan
 
 
 def grade(submissions: list[Submission], jobs: int = 1, progress=None, cell_timeout: int = CELL_TIMEOUT,
-          notebook_timeout: float = NOTEBOOK_TIMEOUT) -> list[NotebookResult]:
-    """Grade every submission, `jobs` at a time; returns results in the same order."""
+          notebook_timeout: float = NOTEBOOK_TIMEOUT, use_sandbox: bool = True,
+          limits: sandbox.Limits | None = None) -> list[NotebookResult]:
+    """Grade every submission, `jobs` at a time, each in its own sandbox (see sandbox.py; off with
+    use_sandbox=False; `limits`: what each may use); returns results in the same order."""
     warm_up([sub.assignment for sub in submissions])
+    plan = sandbox_plan(submissions, use_sandbox, limits=limits)
+    scratch_root = tempfile.mkdtemp(prefix="autograder-") if plan is not None else None
+    try:
+        return _grade_all(submissions, jobs, progress, cell_timeout, notebook_timeout, plan, scratch_root)
+    finally:
+        if scratch_root:
+            shutil.rmtree(scratch_root, ignore_errors=True)
+
+
+def _grade_all(submissions, jobs, progress, cell_timeout, notebook_timeout, plan, scratch_root):
     context = multiprocessing.get_context("fork")
     results: dict[int, NotebookResult] = {}
     pending = list(enumerate(submissions))
@@ -134,7 +195,7 @@ def grade(submissions: list[Submission], jobs: int = 1, progress=None, cell_time
     while pending or running:
         while pending and len(running) < max(1, jobs):
             index, sub = pending.pop(0)
-            result, job = _start(sub, context, cell_timeout)
+            result, job = _start(sub, context, cell_timeout, plan, scratch_root)
             if job is None:
                 finish(index, result)
             else:

@@ -7,6 +7,7 @@ import csv
 import sys
 import time
 from collections import OrderedDict
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .results import NotebookResult
@@ -44,7 +45,7 @@ def table(result: NotebookResult) -> str:
     for exercise, row in rows.items():
         mark = "✔" if row["points"] >= row["max"] else "✘"
         lines.append(f"  {mark} {exercise:<{width}}  {_points(row['points']):>4} / {_points(row['max'])}")
-        if row["message"] and row["points"] < row["max"] and result.verdict == "graded":
+        if row["message"] and row["points"] < row["max"] and result.verdict in ("graded", "blocked"):
             for text in row["message"].splitlines():
                 lines.append("      " + text.strip())
     if result.tampered:
@@ -85,11 +86,25 @@ class ProgressBar:
 
 
 def _timestamp(result: NotebookResult) -> str:
-    stamp = Path(result.path).parent / "timestamp.txt"  # written by `nbgrader collect`
+    """The collection time `nbgrader collect` wrote beside the notebook, if it reads as one: a
+    file a student could have put there must be a plain date and time, and not in the future."""
+    stamp = Path(result.path).parent / "timestamp.txt"
     try:
-        return stamp.read_text().strip()
-    except OSError:
+        if stamp.is_symlink() or not stamp.is_file() or stamp.stat().st_size > 100:
+            return ""
+        text = stamp.read_text().strip()
+        when = datetime.fromisoformat(text.removesuffix(" UTC").strip())
+    except (OSError, ValueError, UnicodeDecodeError):
         return ""
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return text if when <= datetime.now(timezone.utc) + timedelta(minutes=5) else ""
+
+
+def _cell(value):
+    """A CSV value that a spreadsheet shows as text: never a formula (=, +, -, @ first)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def write_csv(results: list[NotebookResult], dest) -> None:
@@ -98,9 +113,9 @@ def write_csv(results: list[NotebookResult], dest) -> None:
     writer.writeheader()
     for r in results:
         detail = "; ".join(f"{k}={_points(v['points'])}/{_points(v['max'])}" for k, v in exercises(r).items())
-        writer.writerow({
+        writer.writerow({key: _cell(value) for key, value in {
             "assignment": r.assignment or "", "duedate": "", "timestamp": _timestamp(r),
             "student_id": r.student or "", "last_name": "", "first_name": "", "email": "",
             "raw_score": float(r.score), "late_submission_penalty": 0.0, "score": float(r.score),
             "max_score": float(r.max_score), "verdict": r.verdict, "message": r.message, "exercises": detail,
-        })
+        }.items()})

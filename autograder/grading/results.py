@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 # A notebook's verdict: "graded", or why it could not be graded normally.
-VERDICTS = ("graded", "unreadable", "unknown assignment", "timed out", "crashed", "exited")
+# "blocked": graded, but the sandbox refused something the notebook tried (the message says what).
+VERDICTS = ("graded", "blocked", "unreadable", "unknown assignment", "timed out", "crashed", "exited")
 
 
 @dataclass
@@ -28,6 +29,7 @@ class NotebookResult:
     message: str = ""
     seconds: float = 0.0
     tampered: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)  # what the sandbox refused, in words
 
     @property
     def score(self) -> float:

@@ -8,6 +8,7 @@ import re
 
 from ..checks.core import ExerciseFailed
 from ..nbgrader_setup import WARNING_PATTERN
+from .sandbox import Limits
 
 
 class CellTimeout(BaseException):
@@ -23,6 +24,9 @@ def describe_error(error: BaseException) -> str:
         return "not done yet: the exercise still raises NotImplementedError"
     if isinstance(error, ExerciseFailed):
         return str(error).strip()
+    if isinstance(error, MemoryError) or "can't allocate memory" in str(error):
+        return (f"{type(error).__name__}: the notebook asked for more memory than a submission may use "
+                f"({Limits().memory_mb} MB): {str(error).strip()[:300]}")
     return f"{type(error).__name__}: {str(error).strip()}"[:600]
 
 

@@ -26,10 +26,12 @@ def guess_assignment(path: Path) -> str | None:
     return None
 
 
-def find_submissions(folder: Path) -> list[Submission]:
-    """nbgrader's submitted/<student>/<assignment>/<notebook>.ipynb layout, or a plain folder of
+def find_submissions(folder: Path, ignored: list | None = None) -> list[Submission]:
+    """nbgrader's submitted/<student>/<assignment>/<assignment>.ipynb layout, or a plain folder of
     notebooks (assignment from the file name, student from the rest of it). Only *.ipynb files
-    count; one that is not really a notebook gets an 'unreadable' verdict."""
+    count; one that is not really a notebook gets an 'unreadable' verdict. In nbgrader's layout a
+    student's extra notebooks are not the assignment: they are left out (and added to `ignored`),
+    so a student has one row per assignment."""
     folder = Path(folder)
     found = []
     for path in sorted(folder.rglob("*.ipynb")):
@@ -37,7 +39,10 @@ def find_submissions(folder: Path) -> list[Submission]:
             continue
         parts = path.relative_to(folder).parts
         if len(parts) == 3 and parts[1] in course.assignments():
-            found.append(Submission(path, parts[1], parts[0]))
+            if parts[2] == f"{parts[1]}.ipynb":
+                found.append(Submission(path, parts[1], parts[0]))
+            elif ignored is not None:
+                ignored.append(path)
             continue
         assignment = guess_assignment(path)
         student = path.stem.replace(assignment, "").strip("_-. ") if assignment else path.stem
