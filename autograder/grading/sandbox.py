@@ -2,14 +2,14 @@
 
 `confine` turns a freshly forked child of the warm parent into a confined process, in this order:
 
-1. every inherited file descriptor but the result pipe is closed (no sibling's pipe, no terminal);
-2. new user, PID, network, IPC and mount namespaces (`unshare`): the submission sees no network,
+1. new user, PID, network, IPC and mount namespaces (`unshare`): the submission sees no network,
    no other process (it cannot signal the grader or a classmate's job) and gets its own mounts;
-3. a fork: the grandchild is PID 1 of the new PID namespace, and when it ends the kernel kills
+2. a fork: the grandchild is PID 1 of the new PID namespace, and when it ends the kernel kills
    everything it started, so nothing a submission starts outlives it; the middle process only
    waits and passes the exit status on (the parent kills the middle on time-out, and the
    grandchild follows by its parent-death signal);
-4. in the grandchild: a size-limited tmpfs on the scratch folder, resource limits (address space,
+3. in the grandchild: every inherited file descriptor but the result pipe is closed (no
+   sibling's pipe, no terminal), a size-limited tmpfs on the scratch folder, resource limits (address space,
    CPU time, processes, file size, open files, no core dumps), every capability dropped,
    no_new_privs, then Landlock: the filesystem is read-only where Python and the system live,
    the course's own package is readable, and everything else (solutions/, the gradebook, other
@@ -282,13 +282,13 @@ def confine(plan: Plan, scratch: str, keep_fd: int) -> list[str]:
     """Confine this freshly forked process (see the module's docstring). Returns, in the confined
     grandchild, the protections that could not be applied; the middle process never returns."""
     off = list(plan.off)
-    _close_inherited(keep_fd)
     off += _namespaces()
     pid = os.fork()
     if pid:
         os.close(keep_fd)
-        _relay(pid)
+        _relay(pid)  # keeps what it inherited: its multiprocessing sentinel tells the parent it ended
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _close_inherited(keep_fd)
     _libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None)  # nothing mounted here shows outside
     if _libc.mount(b"tmpfs", scratch.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
                    f"size={plan.limits.scratch_mb}m,mode=0700".encode()) != 0:
