@@ -118,6 +118,7 @@ def sleepers() -> list[str]:
     return [line for line in run.stdout.splitlines() if "pgrep" not in line]
 
 
+pytestmark = pytest.mark.xdist_group("sandbox")  # one worker builds each batch once
 UNPRIVILEGED = ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
 
 
@@ -226,6 +227,7 @@ def test_file_size_limit_fails_the_write_not_the_grader(tmp_path):
 def test_the_scratch_folder_is_writable_and_private(tmp_path):
     result = _graded(tmp_path, "import os\nopen('notes.txt', 'w').write('mine')\n"
                      "assert open('notes.txt').read() == 'mine' and os.environ['HOME'] == os.getcwd()\n"
+                     "assert [p for p in os.listdir('/proc') if p.isdigit()] == ['1']  # no other process\n"
                      + ANSWERS["dot_product"])
     assert (result.verdict, result.score) == ("graded", MAX), report_text(result)
 

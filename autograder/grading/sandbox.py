@@ -9,7 +9,7 @@
    waits and passes the exit status on (the parent kills the middle on time-out, and the
    grandchild follows by its parent-death signal);
 3. in the grandchild: every inherited file descriptor but the result pipe is closed (no
-   sibling's pipe, no terminal), a size-limited tmpfs on the scratch folder, resource limits (address space,
+   sibling's pipe, no terminal), its own /proc (it sees only its own processes), a size-limited tmpfs on the scratch folder, resource limits (address space,
    CPU time, processes, file size, open files, no core dumps), every capability dropped,
    no_new_privs, then Landlock: the filesystem is read-only where Python and the system live,
    the course's own package is readable, and everything else (solutions/, the gradebook, other
@@ -40,7 +40,7 @@ from .. import course
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = (
     0x00020000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE = 1, 38, 4
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 1 << 14, 1 << 18
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
 LANDLOCK_RULE_PATH_BENEATH = 1
 FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
@@ -290,6 +290,8 @@ def confine(plan: Plan, scratch: str, keep_fd: int) -> list[str]:
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     _close_inherited(keep_fd)
     _libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None)  # nothing mounted here shows outside
+    if _libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) != 0:
+        off.append("hiding other processes in /proc (no proc mount)")
     if _libc.mount(b"tmpfs", scratch.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
                    f"size={plan.limits.scratch_mb}m,mode=0700".encode()) != 0:
         off.append("the scratch folder's size limit (no tmpfs)")
