@@ -6,8 +6,8 @@ figures are printed for people to read, and the tests never time anything.
    validate's time).
 2. Class grading, for growing classes (BENCH_SIZES students, default "10,30", times every
    notebook): stock `nbgrader autograde` against `python -m autograder grade --jobs 2` on the same
-   submissions; prints both times, the ratio (target >= 20x) and how many submissions got a
-   different score (must be 0).
+   submissions; prints both times, the ratio (target >= 20x), how many submissions got a
+   different score (must be 0), and what the sandbox costs (the same run with --no-sandbox).
 3. Per notebook, on the largest class: seconds per submission for nbgrader, and for our grader
    with one job on one core (target <= 0.3 s).
 """
@@ -83,6 +83,8 @@ def grade_class(students: int) -> dict:
         out = scratch / "ours.csv"
         ours = timed([sys.executable, "-m", "autograder", "grade", str(scratch / "grading" / "submitted"),
                       "--jobs", "2", "--quiet", "--csv", str(out)])
+        unconfined = timed([sys.executable, "-m", "autograder", "grade", str(scratch / "grading" / "submitted"),
+                            "--jobs", "2", "--quiet", "--no-sandbox", "--csv", str(scratch / "plain.csv")])
         mine = our_scores(out)
         with Gradebook(f"sqlite:///{scratch / 'grading' / 'gradebook.db'}") as gb:
             theirs = {(sub.student.id, sub.assignment.name): sub.score
@@ -90,6 +92,9 @@ def grade_class(students: int) -> dict:
         mismatches = sum(mine.get(k) != v for k, v in theirs.items())
         total = sum(stock.values())
         print(f"  python -m autograder grade --jobs 2              {ours:7.1f} s")
+        print(f"  the same with --no-sandbox                       {unconfined:7.1f} s  ->  the sandbox costs "
+              f"{100 * (ours - unconfined) / unconfined:+.0f} % "
+              f"(ratio with it off: {sum(stock.values()) / unconfined:.1f}x)")
         print(f"  nbgrader {total:.1f} s vs ours {ours:.1f} s  ->  ratio {total / ours:.1f}x (target >= 20x); "
               f"scores differ on {mismatches} of {len(theirs)} submissions (must be 0)", flush=True)
         per_notebook = {}
