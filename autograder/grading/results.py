@@ -28,6 +28,7 @@ class NotebookResult:
     message: str = ""
     seconds: float = 0.0
     tampered: list[str] = field(default_factory=list)
+    similar_to: list[dict] = field(default_factory=list)  # flagged near-copies (grading.similarity)
 
     @property
     def score(self) -> float:
