@@ -41,7 +41,7 @@ _ROOTS = {"torch", "nn", "F", "math", "np", "numpy", "functional", "self", "cls"
 
 @functools.cache
 def _vocabulary() -> frozenset[str]:
-    """Python's keywords and built-ins, and the attribute names of torch, Tensor, nn, F and math."""
+    """The attribute names of torch, Tensor, nn, F and math (and of Python's built-ins)."""
     import math
 
     import torch
@@ -56,11 +56,11 @@ def _vocabulary() -> frozenset[str]:
 
 
 def _kept(name: str, after_dot: bool) -> bool:
-    """Is `name` part of the language or the library (kept as it is) rather than the learner's?"""
-    if keyword.iskeyword(name) or name in _ROOTS or (not after_dot and name in builtins.__dict__):
-        return True
-    # torch.e, Tensor.T, torch.t: short library names are also everyone's favourite variable names.
-    return name in _vocabulary() and (after_dot or len(name) > 2)
+    """Is `name` the language's or the library's (kept as it is) rather than the learner's? Only
+    attribute names are looked up in PyTorch's vocabulary: a variable may well be called `mean`."""
+    if after_dot:
+        return name in _vocabulary()
+    return keyword.iskeyword(name) or name in _ROOTS or name in builtins.__dict__
 
 
 # Python's tokens, by one regular expression: the `tokenize` module is several times slower, and a
