@@ -60,8 +60,9 @@ def _grade(args) -> int:
     if args.csv and not args.quiet:
         bad = [r for r in results if r.verdict != "graded"]
         print(f"{len(results)} submissions graded into {args.csv}"
-              + (f"; {len(bad)} could not be graded normally (see the verdict column)" if bad else ""))
-    if args.similarity:
+              + (f"; {len(bad)} could not be graded normally (see the verdict column)" if bad else ""),
+              file=sys.stderr if args.json else sys.stdout)  # stdout then holds the JSON alone
+    if args.similarity and not args.no_similarity:
         Path(args.similarity).write_text(similarity.report(pairs), encoding="utf-8")
     if not args.quiet and not args.no_similarity:  # on stderr when stdout carries the CSV or JSON
         print(similarity.summary(pairs) + (f"\nsimilarity report: {args.similarity}" if args.similarity else ""),
