@@ -21,7 +21,9 @@ import builtins
 import functools
 import json
 import keyword
+import os
 import re
+import stat
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,8 @@ from .submissions import Submission
 
 THRESHOLD = 0.9  # similarity from which a cell is flagged (see tests/test_similarity.py)
 MIN_TOKENS = 45  # normalised tokens an answer needs before it can be flagged
+MAX_CHARS, MAX_TOKENS = 20_000, 3000  # what is read of one answer cell (the longest reference: ~320 tokens)
+MAX_BYTES = 20 * 1024 * 1024  # a notebook file larger than this is not read for similarity
 REFERENCE = "reference"
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 # Names that are PyTorch's or Python's, never the learner's choice; the modules as notebooks import them.
@@ -65,11 +69,12 @@ def _kept(name: str, after_dot: bool) -> bool:
 
 # Python's tokens, by one regular expression: the `tokenize` module is several times slower, and a
 # cell that does not parse (a half-typed answer) must still be read. Strings come before names
-# (for their prefixes), hexadecimal before decimal numbers.
+# (for their prefixes), hexadecimal before decimal numbers. An unclosed string runs to the end of
+# its line (or of the cell, for triple quotes), so no text makes the expression backtrack.
 _TOKEN = re.compile(r"""[ \t\f\r]*(?:
     (?P<comment>\#[^\n]*)
-  | (?P<string>[rRbBuUfF]{0,2}(?:\"\"\"(?:\\.|[^\\])*?\"\"\"|'''(?:\\.|[^\\])*?'''
-                              |"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))
+  | (?P<string>[rRbBuUfF]{0,2}(?:\"\"\"(?:\\.|[^\\])*?(?:\"\"\"|\Z)|'''(?:\\.|[^\\])*?(?:'''|\Z)
+                              |"(?:\\.|[^"\\\n])*(?:"|(?=\n)|\Z)|'(?:\\.|[^'\\\n])*(?:'|(?=\n)|\Z)))
   | (?P<number>0[xXoObB][0-9a-fA-F_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?[jJ]?)
   | (?P<name>[^\W\d]\w*)
   | (?P<newline>\\?\n)
@@ -108,7 +113,7 @@ def _lines(code: str) -> list[str]:
 
 def _string(text: str) -> str:
     """A string literal with uniform quotes: 'x' and "x" are one token."""
-    if text[:1] in ("'", '"') and text[:3] not in ("'''", '"""'):
+    if text[:1] in ("'", '"') and text[:3] not in ("'''", '"""') and len(text) > 1 and text[-1] == text[0]:
         return '"' + text[1:-1] + '"'
     return text
 
@@ -213,7 +218,7 @@ class _Assignment:
     def answer(self, gid: str, text: str) -> tuple[str, ...]:
         key = (gid, text)
         if key not in self._cache:
-            self._cache[key] = normalise(text, self.scaffold.get(gid, ""))
+            self._cache[key] = normalise(text[:MAX_CHARS], self.scaffold.get(gid, ""))[:MAX_TOKENS]
         return self._cache[key]
 
 
@@ -231,10 +236,14 @@ def _solution_cells(path: Path) -> dict[str, str]:
 
 def answers(sub: Submission, known: list[str]) -> dict[str, str]:
     """The submission's answer cells (first code cell of each known grade id), or {} when the
-    notebook cannot be read: grading gives that one its verdict."""
+    notebook cannot be read, is not a plain file (a symlink, a FIFO) or is huge: grading gives that
+    one its verdict, and the similarity pass never waits on a file."""
     try:
+        info = os.lstat(sub.path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+            return {}
         cells = read_submission(sub.path)
-    except ValueError:
+    except (OSError, ValueError):
         return {}
     found = {}
     for cell in cells:
