@@ -266,3 +266,21 @@ def test_grade_flags_near_copies_in_the_csv_json_and_report_and_never_changes_a_
     assert float(rows["copier"]["score"]) == float(rows["copier"]["max_score"]) > 0  # flagged, not zeroed
     assert float(rows["eve"]["score"]) == 0
     assert not any(r["similar_to"] for r in without.values())
+
+
+def test_a_broken_or_hostile_file_is_skipped_without_waiting(tmp_path):
+    import os
+
+    ref = support.solution_code(A)
+    subs = [write(tmp_path, "copier", A, {**ref, CELL: renamed(ref[CELL], keep=scaffold_names(A, CELL))})]
+    fifo = tmp_path / "fifo" / A / f"{A}.ipynb"
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)  # reading it would block for ever
+    garbage = tmp_path / "garbage" / A / f"{A}.ipynb"
+    garbage.parent.mkdir(parents=True)
+    garbage.write_text('{"nbformat": 4, "cells": [{"cell_type": "code", "metadata": null, "source": 1}, 7]}')
+    unclosed = support.submission(support.read(course.learner_notebook(A)), {CELL: '"""' + "'''(" * 3000})
+    nbformat.write(unclosed, str(tmp_path / "unclosed.ipynb"))
+    subs += [Submission(fifo, A, "fifo"), Submission(garbage, A, "garbage"),
+             Submission(tmp_path / "unclosed.ipynb", A, "unclosed"), Submission(tmp_path / "gone.ipynb", A, "gone")]
+    assert {(p.student, p.other) for p in similarity.scan(subs) if p.cell == CELL} == {("copier", "reference")}
