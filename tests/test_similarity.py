@@ -284,3 +284,18 @@ def test_a_broken_or_hostile_file_is_skipped_without_waiting(tmp_path):
     subs += [Submission(fifo, A, "fifo"), Submission(garbage, A, "garbage"),
              Submission(tmp_path / "unclosed.ipynb", A, "unclosed"), Submission(tmp_path / "gone.ipynb", A, "gone")]
     assert {(p.student, p.other) for p in similarity.scan(subs) if p.cell == CELL} == {("copier", "reference")}
+
+
+def test_the_report_lists_each_pair_once_most_similar_first_and_the_summary_stays_short(tmp_path):
+    ref = support.solution_code(A)
+    keep = scaffold_names(A, CELL)
+    shared = renamed(next(a.code for a in correct_answers(A) if a.name.startswith("exp(-2i")), keep=keep)
+    subs = [write(tmp_path, f"s{i}", A, {CELL: renamed(shared, keep=keep, comment=f"# {i}")}) for i in range(4)]
+    subs.append(write(tmp_path, "reference", A, {CELL: renamed(ref[CELL], keep=keep)}))  # a folder named so
+    pairs = similarity.scan(subs)
+    table = [line for line in similarity.report(pairs).splitlines() if line.startswith("| 1.00")]
+    assert len(table) == 6 + 1  # the 4 x 3 / 2 pairs of classmates, once each, and the copy of the reference
+    assert any(line.endswith(f"{A}.ipynb | reference |") for line in table)
+    assert [p.similarity for p in pairs] == sorted((p.similarity for p in pairs), reverse=True)
+    short = similarity.summary(pairs, limit=3).splitlines()
+    assert len(short) == 1 + 3 + 1 and "4 more" in short[-1]

@@ -254,7 +254,9 @@ def answers(sub: Submission, known: list[str]) -> dict[str, str]:
 
 
 def _name(sub: Submission) -> str:
-    return sub.student or str(sub.path)
+    """How the report names a submission: its student id (a student whose folder is called
+    "reference" is named by the notebook's path, so as never to pass for the reference)."""
+    return sub.student if sub.student and sub.student != REFERENCE else str(sub.path)
 
 
 def scan(submissions: list[Submission], threshold: float = THRESHOLD,
