@@ -5,14 +5,17 @@ is reduced to a list of tokens that survives cosmetic edits: the scaffold the le
 already gave (the `def` line, the docstring, `raise NotImplementedError()`) is taken out, and so
 are comments, docstrings, blank lines and indentation; every name the learner chose is replaced
 by a placeholder numbered in order of first appearance, so `q = x @ w_q` and `query = inp @ wq`
-read the same. Keywords, built-ins and PyTorch's own vocabulary (`torch`, `softmax`, `.transpose`,
-`dim`, ...) are kept. Two cells are compared by the longest common subsequence of those token lists.
+read the same. Kept as they are: keywords, built-ins, the modules (`torch`, `F`, `nn`, `math`),
+attribute names that are PyTorch's (`.transpose`, `.masked_fill`) and keyword arguments (`dim=`).
+Two cells are compared by 2 * (longest common subsequence of the token lists) / (total length).
 
 A cell is flagged when it has at least MIN_TOKENS tokens (an answer everyone writes the same
-way, `return weights @ v`, proves nothing) and its similarity to the reference, or to another
-student's same cell, reaches THRESHOLD. tests/test_similarity.py measures both values against
-the course's own catalogue of independent correct answers. Flags are information for the
-instructor: they never change a score.
+way, `return weights @ v` or notebook 01's three-line softmax, proves nothing) and its
+similarity to the reference, or to another student's same cell, reaches THRESHOLD. The course's
+independent correct answers in other styles (tests/catalogue, CORRECT_ANSWERS) reach at most
+0.81; a renamed, recommented copy scores 1.0, and one with a small edit about 0.91-0.98
+(tests/test_similarity.py). Reordering statements or rewriting the logic escapes it: a flag is a
+reason to read two cells side by side, and it never changes a score.
 """
 
 from __future__ import annotations
