@@ -1,9 +1,10 @@
 """The course's command line.
 
   python -m autograder check [NOTEBOOK ...] [--json]    grade your own work, with hints
-  python -m autograder grade [FOLDER] [--jobs N] [--csv FILE] [--json]
+  python -m autograder grade [FOLDER] [--jobs N] [--csv FILE] [--json] [--similarity FILE]
                                                         grade a class (nbgrader's submitted/ layout
-                                                        or a plain folder of notebooks)
+                                                        or a plain folder of notebooks); flags
+                                                        near-copied answer cells, never rescoring
   python -m autograder release [ASSIGNMENT ...]         regenerate notebooks/ from solutions/
 """
 
@@ -14,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import course, grading
-from .grading import report
+from .grading import report, similarity
 from .publishing import release
 
 
@@ -55,6 +56,9 @@ def _grade(args) -> int:
         return 2
     results = grading.grade(subs, jobs=args.jobs, progress=None if args.quiet else report.ProgressBar("grading"),
                             use_sandbox=not args.no_sandbox)
+    # After grading: the sandbox keeps every submission from changing another's file.
+    pairs = [] if args.no_similarity else similarity.scan(subs)
+    similarity.attach(results, subs, pairs)
     if args.csv:
         try:
             with open(args.csv, "w", newline="") as dest:
@@ -70,7 +74,13 @@ def _grade(args) -> int:
     if args.csv and not args.quiet:
         bad = [r for r in results if r.verdict != "graded"]
         print(f"{len(results)} submissions graded into {args.csv}"
-              + (f"; {len(bad)} could not be graded normally (see the verdict column)" if bad else ""))
+              + (f"; {len(bad)} could not be graded normally (see the verdict column)" if bad else ""),
+              file=sys.stderr if args.json else sys.stdout)  # stdout then holds the JSON alone
+    if args.similarity and not args.no_similarity:
+        Path(args.similarity).write_text(similarity.report(pairs), encoding="utf-8")
+    if not args.quiet and not args.no_similarity:  # on stderr when stdout carries the CSV or JSON
+        print(similarity.summary(pairs) + (f"\nsimilarity report: {args.similarity}" if args.similarity else ""),
+              file=sys.stdout if args.csv and not args.json else sys.stderr)
     return 0
 
 
@@ -93,6 +103,10 @@ def main(argv=None) -> int:
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run submissions with the grader's own rights (for debugging the grader only)")
+    grade.add_argument("--similarity", metavar="FILE",
+                       help="write the near-copy report here (Markdown: pairs, cell, similarity)")
+    grade.add_argument("--no-similarity", action="store_true",
+                       help="skip the near-copy pass (it flags answer cells, it never changes a score)")
 
     rel = commands.add_parser("release", help="regenerate notebooks/ from solutions/ (edited notebooks are kept aside)")
     rel.add_argument("assignments", nargs="*", help="assignment ids (default: all)")

@@ -4,7 +4,9 @@ The pipeline, one small module a step (as nbgrader writes autograde as preproces
 `submissions` (find them) -> `plan` (nbgrader's OverwriteCells: tests come from solutions/) ->
 `execute` (nbgrader's Execute + LimitOutput + IgnorePattern, in a forked warm process, with the
 tamper `guard`) -> `score` (nbgrader's rules for points) -> `pool` (many at a time, time limits,
-results as checked data) -> `results` -> `report` (tables, CSV, progress bar).
+results as checked data) -> `results` -> `report` (tables, CSV, progress bar). Beside them,
+`similarity` flags answer cells that are near-copies of the reference or of a classmate's
+(a CSV column and a report; it never changes a score).
 """
 
 from .plan import source

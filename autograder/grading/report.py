@@ -15,7 +15,7 @@ from .results import NotebookResult
 # The columns of `nbgrader export`, then our per-exercise detail.
 EXPORT_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
                   "raw_score", "late_submission_penalty", "score", "max_score"]
-DETAIL_COLUMNS = ["verdict", "message", "exercises"]
+DETAIL_COLUMNS = ["verdict", "message", "exercises", "similar_to"]
 
 
 def _points(x: float) -> str:
@@ -118,4 +118,11 @@ def write_csv(results: list[NotebookResult], dest) -> None:
             "student_id": r.student or "", "last_name": "", "first_name": "", "email": "",
             "raw_score": float(r.score), "late_submission_penalty": 0.0, "score": float(r.score),
             "max_score": float(r.max_score), "verdict": r.verdict, "message": r.message, "exercises": detail,
+            "similar_to": similar_to(r),
         }.items()})
+
+
+def similar_to(result: NotebookResult) -> str:
+    """The CSV's `similar_to` cell (grading.similarity): `cell: reference 1.00; cell: alice 0.93`,
+    one entry per flagged answer cell and match; empty when nothing is flagged."""
+    return "; ".join(f"{f['cell']}: {f['similar_to']} {f['similarity']:.2f}" for f in result.similar_to)

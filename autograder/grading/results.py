@@ -30,6 +30,7 @@ class NotebookResult:
     seconds: float = 0.0
     tampered: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)  # what the sandbox refused, in words
+    similar_to: list[dict] = field(default_factory=list)  # flagged near-copies (grading.similarity)
 
     @property
     def score(self) -> float:
