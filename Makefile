@@ -5,6 +5,16 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PORT ?= 8888
+# make lab ROLE=learner (the default) hides nbgrader's instructor tools (Create Assignment, the
+# Formgrader menu and server, Courses); ROLE=instructor shows them.
+ROLE ?= learner
+ifeq ($(ROLE),learner)
+  LAB_ROLE := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config/learner"
+else ifeq ($(ROLE),instructor)
+  LAB_ROLE :=
+else
+  $(error ROLE must be learner or instructor, not "$(ROLE)")
+endif
 
 # Where the course's packages come from. A .venv/ made here before wins; otherwise a Python that
 # already has every pin of requirements.txt (Binder, a JupyterHub image, a conda env) is used as
@@ -35,7 +45,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 .PHONY: setup lab test test-full check bench notebooks site browser clean help
 
 help:
-	@echo "make lab        set up on first use, then open JupyterLab on the course"
+	@echo "make lab        set up on first use, then open JupyterLab on the course (ROLE=instructor: nbgrader's tools)"
 	@echo "make test       set up on first use, then run the test suite (about 10 minutes on 2 cores)"
 	@echo "make test-full  the exhaustive suite: every wrong answer through stock nbgrader, every notebook in JupyterLab"
 	@echo "make check      grade your notebooks with the hidden tests and see hints (never edits them)"
@@ -60,7 +70,7 @@ $(STAMP): requirements.txt pyproject.toml
 endif
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --no-browser --allow-root \
+	$(LAB_ROLE) $(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --no-browser --allow-root \
 		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
 		--LabApp.app_settings_dir="$(CURDIR)/jupyterlab-settings"
 
