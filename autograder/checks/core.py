@@ -26,6 +26,7 @@ import functools
 import inspect
 import io
 import math
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -355,3 +356,12 @@ def learner_facing(namespace: dict) -> None:
         if (inspect.isfunction(fn) and not name.startswith("_")
                 and fn.__module__ == namespace["__name__"]):
             namespace[name] = _learner_facing(fn)
+    namespace["everything"] = functools.partial(_everything, namespace["__name__"])
+
+
+def _everything(module_name: str) -> None:
+    """check.everything(): every test of this notebook, hidden ones included, on the work in the
+    running kernel (autograder.checks.selfcheck)."""
+    from . import selfcheck
+
+    selfcheck.run(module_name, sys._getframe(1).f_globals)

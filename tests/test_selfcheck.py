@@ -1,0 +1,78 @@
+"""check.everything(), the self-check inside the notebook, gives the grader's points: for every
+notebook, on the solution, the untouched notebook and one catalogued wrong answer per exercise,
+the score it prints after the notebook's cells have run equals the fast grader's score of the
+same notebook (which the suite proves equal to stock nbgrader's)."""
+
+import json
+import os
+import re
+
+import pytest
+import support
+from conftest import by_assignment, nbgrader_wrong_answers
+
+from autograder import course
+from autograder.grading import execute
+from autograder.grading import plan as planning
+
+SCORE = re.compile(r"score: ([\d.]+) / ([\d.]+)")
+
+
+def submissions(assignment):
+    learner = support.read(course.learner_notebook(assignment))
+    answers = support.solution_code(assignment)
+    found = {"solution": support.submission(learner, answers), "untouched": learner}
+    for wrong in nbgrader_wrong_answers(support.catalogue(assignment)):
+        found[wrong.name] = support.submission(learner, {**answers, wrong.cell: wrong.code})
+    return found
+
+
+def self_check_output(notebook) -> str:
+    """Run the notebook's cells as the grader plans them, then `check.everything()`, in a fork
+    of a warm process; return what the self-check printed."""
+    execute.warm_up()
+    src = planning.source(notebook.metadata.get("_assignment"))
+    cells = planning.plan(planning._cells(json.loads(json.dumps(notebook))), src)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read)
+            shell = execute._WARM["shell"]
+            for cell in cells:
+                execute.run_cell(shell, cell.source, 60)
+            out, err, error, _ = execute.run_cell(shell, "check.everything()", 60)
+            os.write(write, (out + err + (repr(error) if error else "")).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    chunks = []
+    while chunk := os.read(read, 1 << 16):
+        chunks.append(chunk)
+    os.close(read)
+    os.waitpid(pid, 0)
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.parametrize("assignment", by_assignment())
+def test_self_check_in_the_notebook_gives_the_graders_points(tmp_path, assignment):
+    notebooks = submissions(assignment)
+    ids = {student: f"s{i:02d}" for i, student in enumerate(notebooks)}  # folder names
+    for student, nb in notebooks.items():
+        path = tmp_path / ids[student] / assignment / f"{assignment}.ipynb"
+        path.parent.mkdir(parents=True)
+        support.nbformat.write(nb, str(path))
+    graded = {r.student: r for r in support.grade(support.find_submissions(tmp_path), jobs=2)}
+    for student, nb in notebooks.items():
+        nb.metadata["_assignment"] = assignment
+        printed = self_check_output(nb)
+        match = SCORE.search(printed)
+        assert match, f"{student}: check.everything() printed no score:\n{printed}"
+        expected = graded[ids[student]]
+        assert (float(match[1]), float(match[2])) == (expected.score, expected.max_score), (
+            f"{student}: check.everything() says {match[0]}, the grader {expected.score:g} / "
+            f"{expected.max_score:g}:\n{printed}")
+        if student == "solution":
+            assert "✘" not in printed
+        else:
+            assert "✘" in printed
