@@ -39,8 +39,9 @@ def self_check_output(notebook) -> str:
         try:
             os.close(read)
             shell = execute._WARM["shell"]
-            for cell in cells:
+            for cell in cells:  # the grader's short paths (NBGRADER_EXECUTION) keep this fast
                 execute.run_cell(shell, cell.source, 60)
+            del os.environ["NBGRADER_EXECUTION"]  # check.everything() as a learner's kernel runs it
             out, err, error, _ = execute.run_cell(shell, "check.everything()", 60)
             os.write(write, (out + err + (repr(error) if error else "")).encode())
         finally:
@@ -76,3 +77,14 @@ def test_self_check_in_the_notebook_gives_the_graders_points(tmp_path, assignmen
             assert "✘" not in printed
         else:
             assert "✘" in printed
+
+
+def test_self_check_stays_quiet_while_the_notebook_is_graded(tmp_path):
+    """Left in a submitted notebook, check.everything() does nothing under the graders."""
+    assignment = course.assignments()[0]
+    learner = support.read(course.learner_notebook(assignment))
+    nb = support.submission(learner, support.solution_code(assignment), extra_cells=("check.everything()",))
+    path = tmp_path / f"{assignment}.ipynb"
+    support.nbformat.write(nb, str(path))
+    [result] = support.grade(support.find_submissions(tmp_path), jobs=1)
+    assert (result.verdict, result.score) == ("graded", result.max_score), result.message

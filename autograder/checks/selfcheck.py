@@ -81,6 +81,9 @@ def run(module_name: str, namespace: dict) -> None:
     from ..grading.results import CellResult, NotebookResult
     from ..grading.score import describe_error
 
+    if os.environ.get("NBGRADER_EXECUTION"):  # nbgrader (or the fast grader) is running the tests itself
+        print("check.everything(): skipped while the notebook is graded")
+        return
     assignment = _assignment(module_name)
     path = _notebook(assignment) if assignment else None
     if path is None:
