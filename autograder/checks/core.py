@@ -345,6 +345,63 @@ def _generic_hint(got: Any, expected: Any, atol: float, rtol: float) -> str | No
     return None
 
 
+def upstream(owner: Any, name: str, check_fn: Callable, exercise: str,
+             adapt: Callable[[Callable], Callable]) -> list[Mistake]:
+    """The mistake "this answer is right, but the earlier exercise it calls is wrong".
+
+    `owner` is the learner's class or function; if its code (its `forward`, for a module) sees a
+    notebook function `name` that fails `check_fn` (that exercise's hidden check), return one
+    Mistake whose `compute` is the reference with the learner's `name` put in (`adapt(fn)`), and
+    whose hint says to fix `exercise` first, quoting that exercise's own diagnosis. Otherwise []."""
+    code = getattr(owner, "forward", owner)
+    fn = getattr(code, "__globals__", {}).get(name)
+    if not callable(fn):
+        return []
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            check_fn(fn, hidden=True)
+    except NotImplementedError:
+        said = f"{name} is not written yet"
+    except ExerciseFailed as failure:
+        text = str(failure)
+        lines = [ln.strip() for ln in text.splitlines()]
+        likely = [ln.removeprefix("Likely mistake:").strip() for ln in lines if ln.startswith("Likely mistake:")]
+        said = likely[0] if likely else lines[-1].removeprefix("What went wrong:").strip()
+    else:
+        return []
+    hint = (f"the cause is in {exercise}: this code calls your {name}, which fails its own test. "
+            f"Fix {exercise} first (its test says: {said}), then run this test again")
+    return [Mistake(hint, adapt(fn))]
+
+
+_RANDOM_HINT = ("your result changes from one run to the next on the same input: something random runs, "
+                "dropout most likely. The checks compare in eval mode, where an answer must not be random: "
+                "F.dropout(x, p) (its `training` defaults to True) and an nn.Dropout made inside forward are "
+                "never switched off by .eval(). The exercise has no dropout: leave it out, or keep it as an "
+                "nn.Dropout attribute of the module, which .eval() switches off")
+
+
+def _is_random(learner_fn: Callable, case: Case, outcome: _Outcome, atol: float, rtol: float) -> bool:
+    """Does the learner's code give a different result on the same input when the global random
+    generator is in another state? (`_run` forks the generator, so every run starts from the
+    notebook's state: rerunning alone would repeat the same draws.)"""
+    if outcome.error is not None:
+        return False
+    runs = []
+    for seed in (1, 2):
+        args = tuple(_copied(a) for a in case.args)
+        kwargs = {k: _copied(v) for k, v in case.kwargs.items()}
+        with isolated(seed):
+            try:
+                runs.append(_detached(learner_fn(*args, **kwargs)))
+            except Exception:
+                return False
+    try:
+        return problem_with(runs[0], runs[1], atol, rtol) is not None
+    except TypeError:
+        return False
+
+
 def check(
     name: str,
     learner_fn: Callable,
@@ -371,6 +428,8 @@ def check(
         if problem is None:
             continue
         hint = _diagnose(learner_fn, case, outcome, cases, mistakes, atol, rtol)
+        if hint is None and _is_random(learner_fn, case, outcome, atol, rtol):
+            hint = _RANDOM_HINT
         if hint is None and outcome.error is None:
             hint = _generic_hint(outcome.value, expected.value, atol, rtol)
         message = f"{name} is not right on the input: {case.label}.\n  What went wrong: {problem}"
