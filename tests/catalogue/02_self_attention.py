@@ -283,7 +283,7 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     weights = torch.softmax(scores, dim=-1).nan_to_num(0.0)
     return F.dropout(weights, p=0.1) @ v
 ''', "something random runs"),
-    WrongAnswer("scaled_dot_product_attention", "k.T on a batch", '''
+    WrongAnswer("scaled_dot_product_attention", "k.T on a batch, in scaled_dot_product_attention", '''
 def scaled_dot_product_attention(q, k, v, mask=None):
     scores = q @ k.T / math.sqrt(q.shape[-1])
     if mask is not None:
