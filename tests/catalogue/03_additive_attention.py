@@ -314,6 +314,33 @@ class TanhAttention(nn.Module):
 ''', ".T reverses ALL three axes"),
 ]
 
+# Two mistakes the text names (sections 2 and 5) and the checks recognise.
+WRONG_ANSWERS += [
+    WrongAnswer("additive_attention", "one denominator for the whole score matrix (source 003)", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
+        scores = self.w_v(features).squeeze(-1)
+        if valid_lens is not None:
+            b, n, m = scores.shape
+            lens = valid_lens[:, None].expand(b, n) if valid_lens.dim() == 1 else valid_lens
+            scores = scores.masked_fill(torch.arange(m) >= lens[:, :, None], float("-inf"))
+        e = torch.exp(scores)
+        self.attention_weights = e / e.sum(dim=(1, 2), keepdim=True)
+        return self.attention_weights @ values
+''', "normaliser sums over every query's scores at once"),
+    WrongAnswer("tanh_attention", "xavier_normal_ instead of xavier_uniform_",
+                mutant("tanh_attention", ("nn.init.xavier_uniform_(layer.weight)",
+                                          "nn.init.xavier_normal_(layer.weight)")),
+                "a normal draw, such as xavier_normal_, has no bound"),
+]
+
 # Right answers in other styles: each must get full marks.
 from alternatives import CorrectAnswer  # noqa: E402
 
