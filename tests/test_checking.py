@@ -166,9 +166,10 @@ def test_every_public_function_of_a_checks_module_is_a_check_its_notebook_calls(
     assert _public_functions(module) == set(calls)
 
 
-def _namespace(assignment, cells):
-    """The notebook's imports and every reference answer, executed in order, in one namespace."""
-    answers = support.solution_code(assignment)
+def _namespace(assignment, cells, replace=None):
+    """The notebook's imports and every reference answer (or the answer `replace` gives for that
+    cell), executed in order, in one namespace."""
+    answers = {**support.solution_code(assignment), **(replace or {})}
     namespace = {"__name__": f"notebook_{assignment}"}
     imports = next(c for c in cells if "from autograder.checks import" in c.source)
     for cell in [imports] + [c for c in cells if support.grade_id(c) in answers]:
@@ -219,15 +220,44 @@ def test_checks_name_every_catalogued_wrong_answer_without_moving_the_global_see
     """The in-process twin of test_grading's catalogue test (which runs real nbgrader): fast
     enough to run on every edit of a check."""
     module, calls, cells = _notebook(assignment)
-    namespace = _namespace(assignment, cells)
     checks_of = {cell: (name, obj) for name, (cell, obj) in calls.items()}
     for wrong in support.catalogue(assignment).wrong_answers:
         name, obj = checks_of[wrong.cell]
-        wrong_namespace = dict(namespace)
-        exec(wrong.code, wrong_namespace)
+        wrong_namespace = _namespace(assignment, cells, {wrong.cell: wrong.code})
         torch.manual_seed(2024)
         state = torch.get_rng_state()
         failures = _failures(getattr(module, name), wrong_namespace[obj])
+        if not any(wrong.hint in failure for failure in failures):  # a hint a later exercise gives
+            for later, (_, later_obj) in calls.items():
+                if later != name:
+                    failures += _failures(getattr(module, later), wrong_namespace[later_obj])
         assert any(wrong.hint in failure for failure in failures), (wrong.name, failures)
         assert torch.equal(torch.get_rng_state(), state), f"{name} moved the global seed on '{wrong.name}'"
     capsys.readouterr()
+
+
+def test_upstream_names_the_earlier_exercise_only_when_it_is_wrong():
+    from autograder.checks import similarity
+    from autograder.checks.core import upstream
+
+    def make(dot_product):
+        namespace = {"dot_product": dot_product}
+        exec("def scaled(a, b):\n    return dot_product(a, b) / len(a) ** 0.5", namespace)
+        return namespace["scaled"]
+
+    adapt = lambda fn: lambda a, b: fn(a, b) / len(a) ** 0.5  # noqa: E731
+    assert upstream(make(lambda a, b: (a * b).sum()), "dot_product", similarity.dot_product,
+                    "exercise 1", adapt) == []
+    wrong = upstream(make(lambda a, b: a.sum() * b.sum()), "dot_product", similarity.dot_product,
+                     "exercise 1", adapt)
+    assert len(wrong) == 1 and wrong[0].hint.startswith("the cause is in exercise 1")
+    assert "added each vector up before multiplying" in wrong[0].hint
+    assert upstream(lambda a, b: a, "dot_product", similarity.dot_product, "exercise 1", adapt) == []
+
+
+def test_a_random_answer_is_told_so():
+    def noisy(x):
+        return x + torch.nn.functional.dropout(torch.ones_like(x), 0.5)
+
+    with pytest.raises(ExerciseFailed, match="something random runs"):
+        check("noisy", noisy, lambda x: x + 1, [Case("ones", (torch.ones(50),))])

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .core import Case, ExerciseFailed, Mistake, build, check, learner_facing, randn, require_linear
+from .core import Case, ExerciseFailed, Mistake, build, check, learner_facing, randn, require_linear, upstream
 
 # Bound once, before any learner code runs.
 _softmax = torch.softmax
@@ -278,7 +278,13 @@ def additive_attention(cls, hidden=False):
                       "W_q(queries).unsqueeze(2) + W_k(keys).unsqueeze(1) has shape (batch, n, m, h)")
     transpose_hint = ("spot the bug: you computed alpha^T V; the output is alpha(Q, K) V, with the weights "
                       "(batch, n, m) on the left: weights @ values")
+    # AdditiveAttention calls the learner's masked_softmax: its mistakes are exercise 2's.
+    earlier = upstream(cls, "masked_softmax", masked_softmax, "exercise 2",
+                       lambda fn: lambda module, q, k, v, lens: fn(_additive_scores(module, q, k), lens) @ v)
+    earlier_weights = upstream(cls, "masked_softmax", masked_softmax, "exercise 2",
+                               lambda fn: lambda module, q, k, v, lens: fn(_additive_scores(module, q, k), lens))
     mistakes = [
+        *earlier,
         Mistake(unsqueeze_hint, no_unsqueeze(False)),
         Mistake(unsqueeze_hint, no_unsqueeze(True)),
         Mistake("you left out the tanh: a(q, k) = w_v^T tanh(W_q q + W_k k)",
@@ -301,6 +307,7 @@ def additive_attention(cls, hidden=False):
     ]
     check(name, forward, lambda *a: _additive(*a)[0], cases, mistakes)
     weight_mistakes = [
+        *earlier_weights,
         Mistake("self.attention_weights holds the scores; store the weights after the masked softmax",
                 lambda module, q, k, v, lens: _additive_scores(module, q, k)),
     ]
@@ -354,10 +361,11 @@ def tanh_attention(cls, hidden=False):
                 getattr(module, attr).bias.copy_(0.3 * randn(att_dim, seed=100 + i))
         cases.append(Case(label, (module, 1.5 * randn(b, n, in_dim, seed=110 + i))))
 
-    def variant(tanh=True, scale=False, dim=-1, transpose=False, global_norm=False, pool="sum"):
+    def variant(tanh=True, scale=False, dim=-1, transpose=False, global_norm=False, pool="sum", dot_t=False):
         def compute(module, x):
             q, k, v = _tanh_qkv(module, x, tanh)
-            scores = q @ k.transpose(-2, -1)  # (b, n, n)
+            k_t = k.permute(2, 1, 0) if dot_t else k.transpose(-2, -1)  # k.T reverses all three axes
+            scores = q @ k_t  # (b, n, n)
             if scale:
                 scores = scores / math.sqrt(q.shape[-1])
             if global_norm:
@@ -391,6 +399,9 @@ def tanh_attention(cls, hidden=False):
                 "z.sum(dim=1)", variant(pool="mean")),
         Mistake("the global feature sums the wrong axis; sum over the sequence axis (dim=1) to get one "
                 "(att_dim,) vector per batch item", variant(pool="last")),
+        Mistake("you used k.T on a batch: .T reverses ALL three axes, (b, n, att_dim) -> (att_dim, n, b). "
+                "Swap only the last two: k.transpose(1, 2) (or k.mT)",
+                variant(dot_t=True)),
     ]
     check(name, lambda module, x: module(x), _tanh_attention, cases, mistakes)
 

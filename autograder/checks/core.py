@@ -25,8 +25,11 @@ import copy
 import functools
 import inspect
 import io
+import linecache
 import math
+import os
 import sys
+import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,8 +48,48 @@ _Module = torch.nn.Module
 _Linear = torch.nn.Linear
 
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the autograder package
+
+
+def _internal(filename: str) -> bool:
+    """Is this frame's file the checker's or the notebook machinery's, not the learner's?"""
+    path = os.path.abspath(filename)
+    return path.startswith(_PACKAGE + os.sep) or any(
+        f"{os.sep}{name}{os.sep}" in path for name in ("IPython", "ipykernel", "site-packages"))
+
+
+def _where(filename: str, lineno: int) -> str:
+    """How IPython names a notebook cell ("Cell In[4], line 2"), or the file and line."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        label = shell.compile.format_code_name(filename) if shell is not None else None
+    except Exception:  # no IPython, or a version without format_code_name
+        label = None
+    name = " ".join(label) if label else filename
+    return f"{name}, line {lineno}"
+
+
 class ExerciseFailed(AssertionError):
-    """A check found a wrong answer. The message says what is wrong and, if it can, why."""
+    """A check found a wrong answer. The message says what is wrong and, if it can, why.
+
+    In a notebook (IPython, ipykernel, and so nbgrader's executed notebooks and feedback), the
+    failure renders itself (`_render_traceback_`): the learner's own line that ran the check, then
+    the message, and nothing of the checker's code."""
+
+    def _render_traceback_(self) -> list[str]:
+        lines = []
+        for frame, lineno in traceback.walk_tb(self.__traceback__):
+            filename = frame.f_code.co_filename
+            if _internal(filename):
+                continue
+            source = linecache.getline(filename, lineno, frame.f_globals).strip()
+            lines.append(_where(filename, lineno))
+            if source:
+                lines.append(f"----> {lineno} {source}")
+            lines.append("")
+        return [*lines, f"{type(self).__name__}: {self}"]
 
 
 @dataclass(frozen=True)
@@ -303,6 +346,63 @@ def _generic_hint(got: Any, expected: Any, atol: float, rtol: float) -> str | No
     return None
 
 
+def upstream(owner: Any, name: str, check_fn: Callable, exercise: str,
+             adapt: Callable[[Callable], Callable]) -> list[Mistake]:
+    """The mistake "this answer is right, but the earlier exercise it calls is wrong".
+
+    `owner` is the learner's class or function; if its code (its `forward`, for a module) sees a
+    notebook function `name` that fails `check_fn` (that exercise's hidden check), return one
+    Mistake whose `compute` is the reference with the learner's `name` put in (`adapt(fn)`), and
+    whose hint says to fix `exercise` first, quoting that exercise's own diagnosis. Otherwise []."""
+    code = getattr(owner, "forward", owner)
+    fn = getattr(code, "__globals__", {}).get(name)
+    if not callable(fn):
+        return []
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            check_fn(fn, hidden=True)
+    except NotImplementedError:
+        said = f"{name} is not written yet"
+    except ExerciseFailed as failure:
+        text = str(failure)
+        lines = [ln.strip() for ln in text.splitlines()]
+        likely = [ln.removeprefix("Likely mistake:").strip() for ln in lines if ln.startswith("Likely mistake:")]
+        said = likely[0] if likely else lines[-1].removeprefix("What went wrong:").strip()
+    else:
+        return []
+    hint = (f"the cause is in {exercise}: this code calls your {name}, which fails its own test. "
+            f"Fix {exercise} first (its test says: {said}), then run this test again")
+    return [Mistake(hint, adapt(fn))]
+
+
+_RANDOM_HINT = ("your result changes from one run to the next on the same input: something random runs, "
+                "dropout most likely. The checks compare in eval mode, where an answer must not be random: "
+                "F.dropout(x, p) (its `training` defaults to True) and an nn.Dropout made inside forward are "
+                "never switched off by .eval(). The exercise has no dropout: leave it out, or keep it as an "
+                "nn.Dropout attribute of the module, which .eval() switches off")
+
+
+def _is_random(learner_fn: Callable, case: Case, outcome: _Outcome, atol: float, rtol: float) -> bool:
+    """Does the learner's code give a different result on the same input when the global random
+    generator is in another state? (`_run` forks the generator, so every run starts from the
+    notebook's state: rerunning alone would repeat the same draws.)"""
+    if outcome.error is not None:
+        return False
+    runs = []
+    for seed in (1, 2):
+        args = tuple(_copied(a) for a in case.args)
+        kwargs = {k: _copied(v) for k, v in case.kwargs.items()}
+        with isolated(seed):
+            try:
+                runs.append(_detached(learner_fn(*args, **kwargs)))
+            except Exception:
+                return False
+    try:
+        return problem_with(runs[0], runs[1], atol, rtol) is not None
+    except TypeError:
+        return False
+
+
 def check(
     name: str,
     learner_fn: Callable,
@@ -329,6 +429,8 @@ def check(
         if problem is None:
             continue
         hint = _diagnose(learner_fn, case, outcome, cases, mistakes, atol, rtol)
+        if hint is None and _is_random(learner_fn, case, outcome, atol, rtol):
+            hint = _RANDOM_HINT
         if hint is None and outcome.error is None:
             hint = _generic_hint(outcome.value, expected.value, atol, rtol)
         message = f"{name} is not right on the input: {case.label}.\n  What went wrong: {problem}"
@@ -350,8 +452,9 @@ def _learner_facing(fn: Callable) -> Callable:
 
 
 def learner_facing(namespace: dict) -> None:
-    """Call at the end of an exercises module: wraps its public check functions so a failure
-    shows the learner the message and one short frame, not the checker's internals."""
+    """Call at the end of an exercises module: wraps its public check functions so that, outside
+    a notebook too (plain Python, pytest), a failure's traceback stops at one short frame instead
+    of the checker's internals. In a notebook, ExerciseFailed renders itself without any."""
     for name, fn in list(namespace.items()):
         if (inspect.isfunction(fn) and not name.startswith("_")
                 and fn.__module__ == namespace["__name__"]):

@@ -10,7 +10,7 @@ import math
 import torch
 
 from .. import blocks
-from .core import Case, Mistake, build, check, learner_facing, randn, require_linear
+from .core import Case, Mistake, build, check, learner_facing, randn, require_linear, upstream
 
 # Source 000's worked example (README, Credits), as notebook 02's first code cell writes it:
 # 3 tokens of 4 features, x @ w maps them to 3 features.
@@ -139,10 +139,11 @@ def _masked(scores, mask, fill=float("-inf")):
 
 def _sdpa_mistakes():
     def variant(scale=lambda q, v: math.sqrt(q.shape[-1]), fill=float("-inf"), dim=-1,
-                after=False, invert=False, nan_rows=False, give_weights=False):
+                after=False, invert=False, nan_rows=False, give_weights=False, dot_t=False):
         def run(q, k, v, mask=None):
             m = None if mask is None else (~mask if invert else mask)
-            s = q @ _transpose(k) / scale(q, v)
+            k_t = k.permute(*reversed(range(k.dim()))) if dot_t else _transpose(k)  # k.T reverses all axes
+            s = q @ k_t / scale(q, v)
             w = torch.softmax(s if after else _masked(s, m, fill), dim=dim)
             if after and m is not None:
                 w = w * m
@@ -172,6 +173,8 @@ def _sdpa_mistakes():
                 variant(invert=True)),
         Mistake("you returned the attention weights; return the output weights @ v", variant(give_weights=True)),
         Mistake("you took the softmax over the query axis; use dim=-1 (over keys)", variant(dim=-2)),
+        Mistake("you used k.T on a batched tensor: .T reverses ALL dimensions, (b, m, d_k) -> (d_k, m, b). "
+                "Swap only the last two: k.transpose(-2, -1) (or k.mT)", variant(dot_t=True)),
     ]
 
 
@@ -251,7 +254,14 @@ def self_attention(cls, hidden=False):
             Case("the same batch with a padding mask (2, 1, 7)", (module, randn(2, 7, 12, seed=37)),
                  {"mask": mask}),
         ]
-    check("SelfAttention", lambda m, x, **kw: m(x, **kw), _module_reference, cases, _module_mistakes())
+    # A module that calls the learner's scaled_dot_product_attention inherits its mistakes: name
+    # exercise 5 as the cause; a module that inlines the same mistake gets exercise 5's hint.
+    earlier = upstream(cls, "scaled_dot_product_attention", scaled_dot_product_attention, "exercise 5",
+                       lambda fn: lambda m, x, mask=None: fn(m.w_q(x), m.w_k(x), m.w_v(x), mask))
+    inlined = [Mistake(m.hint, lambda mod, x, mask=None, f=m.compute: f(mod.w_q(x), mod.w_k(x), mod.w_v(x), mask))
+               for m in _sdpa_mistakes()]
+    check("SelfAttention", lambda m, x, **kw: m(x, **kw), _module_reference, cases,
+          [*earlier, *_module_mistakes(), *inlined])
 
 
 # ---------------------------------------------------------------- spot the bug

@@ -151,6 +151,10 @@ def cosine_similarity_matrix(fn, hidden=False):
                 lambda A, B: _matrix(A, unit_rows(B))),
         Mistake("you divided by the norm of the whole matrix instead of each row's length",
                 lambda A, B: _matrix(A / A.norm(), B / B.norm())),
+        Mistake("F.cosine_similarity(A, B) pairs row i of A with row i of B only (one number per row); "
+                "every row of A must meet every row of B: normalise the rows, then A_unit @ B_unit.T "
+                "(or F.cosine_similarity(A[:, None], B[None], dim=-1))",
+                lambda A, B: torch.nn.functional.cosine_similarity(A, B, dim=-1)),
     ]
     check("cosine_similarity_matrix", fn, _cosine_matrix, cases, mistakes)
 
@@ -195,6 +199,9 @@ def stable_softmax(fn, hidden=False):
                 / (x - x.amax(dim, keepdim=True)).exp().sum()),
         Mistake("you forgot the exponential: softmax is exp(x) / sum(exp(x))",
                 lambda x, dim=-1: x / x.sum(dim=dim, keepdim=True)),
+        Mistake("you took the maximum (or the sum) without keepdim=True: x.amax(dim) drops the axis, "
+                "so on a matrix it no longer lines up with x. Keep it: x.amax(dim=dim, keepdim=True)",
+                lambda x, dim=-1: (x - x.amax(dim=dim)).exp() / (x - x.amax(dim=dim)).exp().sum(dim=dim)),
     ]
     check("stable_softmax", fn, _softmax, cases, mistakes)
 

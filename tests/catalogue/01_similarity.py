@@ -103,3 +103,106 @@ WORKED_EXAMPLES = {
     "scaled_dot_product(cat, dog)": 0.73,
     "stable_softmax(big)": [0.0900306, 0.2447285, 0.6652410],
 }
+
+# The idioms of well-known materials that the contract does not allow.
+WRONG_ANSWERS += [
+    WrongAnswer("cosine_similarity_matrix", "F.cosine_similarity row by row", '''
+def cosine_similarity_matrix(A, B):
+    return torch.nn.functional.cosine_similarity(A, B, dim=-1)
+''', "pairs row i of A with row i of B only"),
+    WrongAnswer("stable_softmax", "max without keepdim", '''
+def stable_softmax(x, dim=-1):
+    e = torch.exp(x - x.max(dim=dim).values)
+    return e / e.sum(dim=dim)
+''', "without keepdim=True"),
+]
+
+# Right answers in other styles: each must get full marks.
+from alternatives import CorrectAnswer  # noqa: E402
+
+CORRECT_ANSWERS = [
+    CorrectAnswer("dot_product", "torch.dot", '''
+def dot_product(a, b):
+    return torch.dot(a, b)
+'''),
+    CorrectAnswer("dot_product", "explicit loop", '''
+def dot_product(a, b):
+    total = torch.tensor(0.0)
+    for i in range(a.shape[0]):
+        total = total + a[i] * b[i]
+    return total
+'''),
+    CorrectAnswer("dot_product", "einsum", '''
+def dot_product(a, b):
+    return torch.einsum("i,i->", a, b)
+'''),
+    CorrectAnswer("cosine_similarity", "unit vectors first", '''
+def cosine_similarity(a, b):
+    return (a / a.norm()) @ (b / b.norm())
+'''),
+    CorrectAnswer("cosine_similarity", "square roots of self dot products", '''
+def cosine_similarity(a, b):
+    return torch.dot(a, b) / torch.sqrt(torch.dot(a, a) * torch.dot(b, b))
+'''),
+    CorrectAnswer("cosine_similarity", "F.cosine_similarity", '''
+def cosine_similarity(a, b):
+    return torch.nn.functional.cosine_similarity(a, b, dim=0)
+'''),
+    CorrectAnswer("scaled_dot_product", "len and ** 0.5", '''
+def scaled_dot_product(a, b):
+    return torch.dot(a, b) / len(a) ** 0.5
+'''),
+    CorrectAnswer("scaled_dot_product", "einsum and torch.sqrt", '''
+def scaled_dot_product(a, b):
+    return torch.einsum("i,i->", a, b) / torch.sqrt(torch.tensor(float(a.numel())))
+'''),
+    CorrectAnswer("similarity_matrix", "einsum", '''
+def similarity_matrix(A, B):
+    return torch.einsum("nd,md->nm", A, B)
+'''),
+    CorrectAnswer("similarity_matrix", "explicit loops", '''
+def similarity_matrix(A, B):
+    out = torch.empty(A.shape[0], B.shape[0])
+    for i in range(A.shape[0]):
+        for j in range(B.shape[0]):
+            out[i, j] = (A[i] * B[j]).sum()
+    return out
+'''),
+    CorrectAnswer("similarity_matrix", "broadcast and sum", '''
+def similarity_matrix(A, B):
+    return (A[:, None, :] * B[None, :, :]).sum(dim=-1)
+'''),
+    CorrectAnswer("cosine_similarity_matrix", "F.normalize and mm", '''
+def cosine_similarity_matrix(A, B):
+    F = torch.nn.functional
+    return torch.mm(F.normalize(A, dim=1), F.normalize(B, dim=1).t())
+'''),
+    CorrectAnswer("cosine_similarity_matrix", "divide by the outer product of the norms", '''
+def cosine_similarity_matrix(A, B):
+    return (A @ B.T) / torch.outer(A.norm(dim=1), B.norm(dim=1))
+'''),
+    CorrectAnswer("cosine_similarity_matrix", "F.cosine_similarity, broadcast", '''
+def cosine_similarity_matrix(A, B):
+    return torch.nn.functional.cosine_similarity(A[:, None, :], B[None, :, :], dim=-1)
+'''),
+    CorrectAnswer("stable_softmax", "logsumexp", '''
+def stable_softmax(x, dim=-1):
+    return torch.exp(x - torch.logsumexp(x, dim=dim, keepdim=True))
+'''),
+    CorrectAnswer("stable_softmax", "max(...).values and keepdim", '''
+def stable_softmax(x, dim=-1):
+    top = x.max(dim=dim, keepdim=True).values
+    e = torch.exp(x - top)
+    return e / torch.sum(e, dim=dim, keepdim=True)
+'''),
+    CorrectAnswer("stable_softmax", "move the axis last, loop over rows", '''
+def stable_softmax(x, dim=-1):
+    moved = x.movedim(dim, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    out = torch.empty_like(rows)
+    for i, row in enumerate(rows):
+        e = (row - row.max()).exp()
+        out[i] = e / e.sum()
+    return out.reshape(moved.shape).movedim(-1, dim)
+'''),
+]

@@ -258,3 +258,88 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     return (e / total.clamp_min(1e-30)) @ v
 '''),
 ]
+
+# A failure that an earlier exercise causes is named as such; and the idioms of well-known
+# materials (the Annotated Transformer's `masked_fill(mask == 0, -1e9)`, dropout inside the
+# attention function, `.T` on batches).
+WRONG_ANSWERS += [
+    WrongAnswer("scaled_dot_product_attention", "scaled by d_k, seen from SelfAttention (exercise 6)",
+                mutant("scaled_dot_product_attention", ("math.sqrt(q.shape[-1])", "q.shape[-1]")),
+                "the cause is in exercise 5"),
+    WrongAnswer("scaled_dot_product_attention", "Annotated Transformer verbatim: mask == 0, -1e9", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    d_k = q.size(-1)
+    scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(d_k)
+    if mask is not None:
+        scores = scores.masked_fill(mask == 0, -1e9)
+    p_attn = scores.softmax(dim=-1)
+    return torch.matmul(p_attn, v)
+''', "large finite number (such as -1e9)"),
+    WrongAnswer("scaled_dot_product_attention", "dropout on the weights (F.dropout)", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1).nan_to_num(0.0)
+    return F.dropout(weights, p=0.1) @ v
+''', "something random runs"),
+    WrongAnswer("scaled_dot_product_attention", "k.T on a batch, in scaled_dot_product_attention", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.T / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1).nan_to_num(0.0) @ v
+''', ".T reverses ALL dimensions"),
+]
+
+CORRECT_ANSWERS += [
+    CorrectAnswer("fixed_attention", "einsum throughout", '''
+def fixed_attention(x, w_q, w_k, w_v):
+    q = torch.einsum("nd,de->ne", x, w_q)
+    k = torch.einsum("nd,de->ne", x, w_k)
+    v = torch.einsum("nd,de->ne", x, w_v)
+    weights = torch.softmax(torch.einsum("ne,me->nm", q, k), dim=-1)
+    return torch.einsum("nm,me->ne", weights, v)
+'''),
+    CorrectAnswer("fixed_attention", "transposes fixed the other way: (w.T @ x.T).T", '''
+def fixed_attention(x, w_q, w_k, w_v):
+    q, k, v = (w_q.T @ x.T).T, (w_k.T @ x.T).T, (w_v.T @ x.T).T
+    scores = (k @ q.T).T
+    return torch.softmax(scores, dim=1) @ v
+'''),
+    CorrectAnswer("self_attention_module", "einsum, a stored scale, torch.where for empty rows", '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_in, d_out):
+        super().__init__()
+        self.w_q = nn.Linear(d_in, d_out)
+        self.w_k = nn.Linear(d_in, d_out)
+        self.w_v = nn.Linear(d_in, d_out)
+        self.scale = d_out ** -0.5
+
+    def forward(self, x, mask=None):
+        q, k, v = self.w_q(x), self.w_k(x), self.w_v(x)
+        scores = torch.einsum("...nd,...md->...nm", q, k) * self.scale
+        if mask is not None:
+            scores = scores.masked_fill(mask.logical_not(), float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        weights = torch.where(torch.isnan(weights), 0.0, weights)
+        return weights @ v
+'''),
+    CorrectAnswer("self_attention_module", "PyTorch's kernel, with dropout off in eval mode", '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_in, d_out, dropout=0.1):
+        super().__init__()
+        self.w_q = nn.Linear(d_in, d_out)
+        self.w_k = nn.Linear(d_in, d_out)
+        self.w_v = nn.Linear(d_in, d_out)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, mask=None):
+        q, k, v = self.w_q(x), self.w_k(x), self.w_v(x)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(k.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = self.dropout(torch.softmax(scores, dim=-1).nan_to_num(0.0))
+        return weights @ v
+'''),
+]

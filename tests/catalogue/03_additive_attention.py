@@ -267,3 +267,188 @@ WORKED_EXAMPLES = {
     # ten identical keys: uniform weights over the valid ones, so plain averages of value rows
     "additive_out": [[[2.0, 3.0, 4.0, 5.0]], [[10.0, 11.0, 12.0, 13.0]]],
 }
+
+# A failure that an earlier exercise causes is named as such; and the idioms of well-known
+# materials (Dive into Deep Learning's dropout inside AdditiveAttention, `.T` on batches).
+WRONG_ANSWERS += [
+    WrongAnswer("masked_softmax", "NaN on empty rows, seen from AdditiveAttention (exercise 3)", '''
+def masked_softmax(scores, valid_lens=None):
+    if valid_lens is None:
+        return torch.softmax(scores, dim=-1)
+    b, n, m = scores.shape
+    if valid_lens.dim() == 1:
+        valid_lens = valid_lens[:, None].expand(b, n)
+    keep = torch.arange(m) < valid_lens[:, :, None]
+    return torch.softmax(scores.masked_fill(~keep, float("-inf")), dim=-1)
+''', "the cause is in exercise 2"),
+    WrongAnswer("additive_attention", "dropout that ignores eval mode (F.dropout)", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens, dropout=0.1):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+        self.p = dropout
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
+        scores = self.w_v(features).squeeze(-1)
+        self.attention_weights = masked_softmax(scores, valid_lens)
+        return torch.bmm(F.dropout(self.attention_weights, self.p), values)
+''', "something random runs"),
+    WrongAnswer("tanh_attention", "k.T on a batch", '''
+class TanhAttention(nn.Module):
+    def __init__(self, in_dim, att_dim):
+        super().__init__()
+        self.query = nn.Linear(in_dim, att_dim)
+        self.key = nn.Linear(in_dim, att_dim)
+        self.value = nn.Linear(in_dim, att_dim)
+        for layer in (self.query, self.key, self.value):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        q, k, v = torch.tanh(self.query(x)), torch.tanh(self.key(x)), torch.tanh(self.value(x))
+        z = torch.softmax(q @ k.T, dim=-1) @ v
+        return z, z.sum(dim=1)
+''', ".T reverses ALL three axes"),
+]
+
+# Two mistakes the text names (sections 2 and 5) and the checks recognise.
+WRONG_ANSWERS += [
+    WrongAnswer("additive_attention", "one denominator for the whole score matrix (source 003)", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
+        scores = self.w_v(features).squeeze(-1)
+        if valid_lens is not None:
+            b, n, m = scores.shape
+            lens = valid_lens[:, None].expand(b, n) if valid_lens.dim() == 1 else valid_lens
+            scores = scores.masked_fill(torch.arange(m) >= lens[:, :, None], float("-inf"))
+        e = torch.exp(scores)
+        self.attention_weights = e / e.sum(dim=(1, 2), keepdim=True)
+        return self.attention_weights @ values
+''', "normaliser sums over every query's scores at once"),
+    WrongAnswer("tanh_attention", "xavier_normal_ instead of xavier_uniform_",
+                mutant("tanh_attention", ("nn.init.xavier_uniform_(layer.weight)",
+                                          "nn.init.xavier_normal_(layer.weight)")),
+                "a normal draw, such as xavier_normal_, has no bound"),
+]
+
+# Right answers in other styles: each must get full marks.
+from alternatives import CorrectAnswer  # noqa: E402
+
+CORRECT_ANSWERS = [
+    CorrectAnswer("nadaraya_watson", "loop over the queries", '''
+def nadaraya_watson(x_query, x_keys, y_values, bandwidth):
+    rows = []
+    for xq in x_query:
+        rows.append(torch.softmax(-((xq - x_keys) ** 2) / (2 * bandwidth**2), dim=0))
+    weights = torch.stack(rows)
+    return weights @ y_values, weights
+'''),
+    CorrectAnswer("nadaraya_watson", "expanded square, manual softmax with max subtraction", '''
+def nadaraya_watson(x_query, x_keys, y_values, bandwidth):
+    scores = (2 * torch.outer(x_query, x_keys) - x_keys[None, :] ** 2 - x_query[:, None] ** 2) / (2 * bandwidth**2)
+    e = torch.exp(scores - scores.max(dim=1, keepdim=True).values)
+    weights = e / e.sum(dim=1, keepdim=True)
+    return (weights * y_values[None, :]).sum(dim=1), weights
+'''),
+    CorrectAnswer("masked_softmax", "manual exp with a zero for masked keys", '''
+def masked_softmax(scores, valid_lens=None):
+    b, n, m = scores.shape
+    if valid_lens is None:
+        valid_lens = torch.full((b, n), m)
+    elif valid_lens.dim() == 1:
+        valid_lens = valid_lens.repeat_interleave(n).reshape(b, n)
+    keep = torch.arange(m).view(1, 1, m) < valid_lens.unsqueeze(-1)
+    top = scores.masked_fill(~keep, float("-inf")).amax(dim=-1, keepdim=True)
+    top = torch.where(torch.isinf(top), torch.zeros_like(top), top)
+    e = torch.exp(scores - top) * keep
+    total = e.sum(dim=-1, keepdim=True)
+    return e / torch.where(total == 0, torch.ones_like(total), total)
+'''),
+    CorrectAnswer("masked_softmax", "loop over the rows", '''
+def masked_softmax(scores, valid_lens=None):
+    if valid_lens is None:
+        return torch.softmax(scores, dim=-1)
+    b, n, m = scores.shape
+    out = torch.zeros_like(scores)
+    for i in range(b):
+        for j in range(n):
+            length = int(valid_lens[i] if valid_lens.dim() == 1 else valid_lens[i, j])
+            if length > 0:
+                out[i, j, :length] = torch.softmax(scores[i, j, :length], dim=0)
+    return out
+'''),
+    CorrectAnswer("additive_attention", "Dive into Deep Learning's layout: nn.Dropout, bmm", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens, dropout=0.1):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        queries, keys = self.W_q(queries), self.W_k(keys)
+        features = torch.tanh(queries.unsqueeze(2) + keys.unsqueeze(1))
+        scores = self.w_v(features).squeeze(-1)
+        self.attention_weights = masked_softmax(scores, valid_lens)
+        return torch.bmm(self.dropout(self.attention_weights), values)
+'''),
+    CorrectAnswer("additive_attention", "einsum over the hidden axis", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        features = torch.tanh(self.W_q(queries)[:, :, None, :] + self.W_k(keys)[:, None, :, :])
+        scores = torch.einsum("bnmh,h->bnm", features, self.w_v.weight[0])
+        self.attention_weights = masked_softmax(scores, valid_lens)
+        return torch.einsum("bnm,bmd->bnd", self.attention_weights, values)
+'''),
+    CorrectAnswer("tanh_attention", "bmm and permute, as the source's code", '''
+class TanhAttention(nn.Module):
+    def __init__(self, in_dim, att_dim):
+        super().__init__()
+        self.query = nn.Linear(in_dim, att_dim)
+        self.key = nn.Linear(in_dim, att_dim)
+        self.value = nn.Linear(in_dim, att_dim)
+        for layer in [self.query, self.key, self.value]:
+            nn.init.xavier_uniform_(layer.weight, gain=1.0)
+            layer.bias.data.zero_()
+
+    def forward(self, x):
+        q = torch.tanh(self.query(x))
+        k = torch.tanh(self.key(x))
+        v = torch.tanh(self.value(x))
+        z = torch.bmm(F.softmax(torch.bmm(q, k.permute(0, 2, 1)), dim=2), v)
+        return z, torch.sum(z, dim=1)
+'''),
+    CorrectAnswer("tanh_attention", "PyTorch's kernel with scale=1", '''
+class TanhAttention(nn.Module):
+    def __init__(self, in_dim, att_dim):
+        super().__init__()
+        self.query = nn.Linear(in_dim, att_dim)
+        self.key = nn.Linear(in_dim, att_dim)
+        self.value = nn.Linear(in_dim, att_dim)
+        for layer in (self.query, self.key, self.value):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.constant_(layer.bias, 0.0)
+
+    def forward(self, x):
+        q, k, v = (torch.tanh(layer(x)) for layer in (self.query, self.key, self.value))
+        z = F.scaled_dot_product_attention(q, k, v, scale=1.0)
+        return z, z.sum(1)
+'''),
+]
