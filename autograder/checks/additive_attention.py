@@ -11,7 +11,6 @@ import math
 import torch
 
 from .core import Case, ExerciseFailed, Mistake, build, check, learner_facing, randn, require_linear
-from .forbidden import MULTIHEAD, SDPA, forbids
 
 # Bound once, before any learner code runs.
 _softmax = torch.softmax
@@ -203,7 +202,6 @@ def masked_softmax(fn, hidden=False):
     check("masked_softmax", fn, _masked_softmax, cases, mistakes)
 
 
-@forbids(SDPA, MULTIHEAD)
 def additive_attention(cls, hidden=False):
     """Check an AdditiveAttention(query_size, key_size, num_hiddens) class."""
     __tracebackhide__ = True
@@ -309,7 +307,6 @@ def additive_attention(cls, hidden=False):
     check(f"{name}.attention_weights", stored, lambda *a: _additive(*a)[1], cases, weight_mistakes)
 
 
-@forbids(SDPA, MULTIHEAD)
 def tanh_attention(cls, hidden=False):
     """Check a TanhAttention(in_dim, att_dim) class: forward(x) -> (z, global_feature)."""
     __tracebackhide__ = True

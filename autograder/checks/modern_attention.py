@@ -26,8 +26,7 @@ from .core import Case, ExerciseFailed, Mistake, build, check, generator, isolat
 from .forbidden import MULTIHEAD, RMS_NORM, SDPA, forbids
 
 # The finished pieces this notebook builds on (imported by the notebook), which its answers may use.
-_ATTENTION_BLOCKS = (blocks.split_heads, blocks.merge_heads, blocks.scaled_dot_product_attention, blocks.attention,
-                     blocks.causal_mask)
+_ATTENTION_BLOCKS = (blocks.split_heads, blocks.merge_heads, blocks.scaled_dot_product_attention, blocks.attention)
 
 _sdpa = F.scaled_dot_product_attention  # bound before any learner code runs
 _silu, _sigmoid, _relu, _gelu = F.silu, torch.sigmoid, torch.relu, F.gelu

@@ -253,7 +253,7 @@ def _padding_mask(lengths, m):
     return (torch.arange(m)[None, :] < torch.tensor(lengths)[:, None])[:, None, None, :]
 
 
-@forbids(MULTIHEAD, allow=(blocks.attention, blocks.causal_mask))
+@forbids(MULTIHEAD, allow=(blocks.attention,))
 def multi_head_attention(cls, hidden=False):
     __tracebackhide__ = True
 

@@ -343,7 +343,7 @@ def _dropout_behaviour(block, call, inputs):
             "Use the nn.Dropout module self.dropout, not F.dropout(..., training=True)")
 
 
-@forbids(TRANSFORMER, allow=(blocks.MultiHeadAttention, blocks.causal_mask))
+@forbids(TRANSFORMER, allow=(blocks.MultiHeadAttention,))
 def encoder_block(cls, hidden=False):
     name = "EncoderBlock"
     post = _Spec(d_model=8, num_heads=2, d_ff=16, norm_first=False)
@@ -421,7 +421,7 @@ def _decoder_mistakes():
     ]
 
 
-@forbids(TRANSFORMER, allow=(blocks.MultiHeadAttention, blocks.causal_mask))
+@forbids(TRANSFORMER, allow=(blocks.MultiHeadAttention,))
 def decoder_block(cls, hidden=False):
     name = "DecoderBlock"
     specs = [(_Spec(8, 2, 16, False), "post-LN, d_model=8, 2 heads, d_ff=16: 2 sequences of 4 target tokens "
@@ -486,7 +486,7 @@ def _model(model, tokens, spec, positions="start", blocks="chained", softmax=Fal
     return logits.softmax(-1) if softmax else logits
 
 
-@forbids(TRANSFORMER, allow=(blocks.MultiHeadAttention, blocks.causal_mask, blocks.sinusoidal_encoding))
+@forbids(TRANSFORMER, allow=(blocks.MultiHeadAttention, blocks.sinusoidal_encoding))
 def reversal_transformer(cls, hidden=False):
     name = "ReversalTransformer"
     specs = [(_ModelSpec(10, 8, 16, 2, 32, 2), (3, 8))]
