@@ -400,7 +400,7 @@ def _step_case(label, x, w_q, w_k, w_v, t):
     return Case(label, (x[:, t:t + 1], prefix @ w_k, prefix @ w_v, w_q, w_k, w_v))
 
 
-@forbids(MULTIHEAD, allow=(blocks.scaled_dot_product_attention, blocks.attention))
+@forbids(allow=(blocks.scaled_dot_product_attention, blocks.attention))
 def decode_step(fn, hidden=False):
     __tracebackhide__ = True
     if not callable(fn):
