@@ -271,11 +271,11 @@ WORKED_EXAMPLES = {
 # Forbidden calls (issue 16): the course's own code, and the built-ins an exercise asks the learner to
 # rebuild, lose the exercise's marks with a message naming the call.
 WRONG_ANSWERS += [
-    WrongAnswer("nadaraya_watson", "calls the check's reference", '''
+    WrongAnswer("nadaraya_watson", "nadaraya_watson: calls the check's reference", '''
 def nadaraya_watson(x_query, x_keys, y_values, bandwidth):
     return check._nadaraya_watson(x_query, x_keys, y_values, bandwidth)
 ''', "nadaraya_watson called autograder.checks.additive_attention._nadaraya_watson, the course's own code"),
-    WrongAnswer("masked_softmax", "the check's reference assigned", '''
+    WrongAnswer("masked_softmax", "masked_softmax: the check's reference assigned", '''
 masked_softmax = check._masked_softmax
 ''', "masked_softmax called autograder.checks.additive_attention._masked_softmax, the course's own code"),
 ]

@@ -214,15 +214,15 @@ WORKED_EXAMPLES = {
 # Forbidden calls (issue 16): the course's own code, and the built-ins an exercise asks the learner to
 # rebuild, lose the exercise's marks with a message naming the call.
 WRONG_ANSWERS += [
-    WrongAnswer("layer_norm", "calls F.layer_norm", '''
+    WrongAnswer("layer_norm", "layer_norm: calls F.layer_norm", '''
 def layer_norm(x, gamma, beta, eps=1e-5):
     return F.layer_norm(x, x.shape[-1:], gamma, beta, eps)
 ''', "layer_norm called F.layer_norm, which this exercise asks you to build yourself"),
-    WrongAnswer("layer_norm", "calls torch.layer_norm", '''
+    WrongAnswer("layer_norm", "layer_norm: calls torch.layer_norm", '''
 def layer_norm(x, gamma, beta, eps=1e-5):
     return torch.layer_norm(x, x.shape[-1:], gamma, beta, eps)
 ''', "layer_norm called torch.layer_norm, which this exercise asks you to build yourself"),
-    WrongAnswer("layer_norm", "the check's reference assigned", '''
+    WrongAnswer("layer_norm", "layer_norm: the check's reference assigned", '''
 layer_norm = check._layer_norm
 ''', "layer_norm called autograder.checks.transformer_block._layer_norm, the course's own code"),
 ]

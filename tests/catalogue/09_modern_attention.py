@@ -263,26 +263,26 @@ WORKED_EXAMPLES = {
 # Forbidden calls (issue 16): the course's own code, and the built-ins an exercise asks the learner to
 # rebuild, lose the exercise's marks with a message naming the call.
 WRONG_ANSWERS += [
-    WrongAnswer("rope", "the check's reference assigned", '''
+    WrongAnswer("rope", "rope: the check's reference assigned", '''
 rope = check._rope
 ''', "rope called autograder.checks.modern_attention._rope, the course's own code"),
-    WrongAnswer("rope_attention", "calls the check's reference", '''
+    WrongAnswer("rope_attention", "rope_attention: calls the check's reference", '''
 def rope_attention(x, w_q, w_k, w_v, mask=None):
     return check._rope_attention(x, w_q, w_k, w_v, mask)
 ''', "rope_attention called autograder.checks.modern_attention._rope_attention, the course's own code"),
-    WrongAnswer("sliding_window_mask", "calls the check's reference", '''
+    WrongAnswer("sliding_window_mask", "sliding_window_mask: calls the check's reference", '''
 def sliding_window_mask(n, window):
     return check._window(n, window)
 ''', "sliding_window_mask called autograder.checks.modern_attention._window, the course's own code"),
-    WrongAnswer("rms_norm", "calls F.rms_norm", '''
+    WrongAnswer("rms_norm", "rms_norm: calls F.rms_norm", '''
 def rms_norm(x, weight, eps=1e-6):
     return F.rms_norm(x, x.shape[-1:], weight, eps)
 ''', "rms_norm called F.rms_norm, which this exercise asks you to build yourself"),
-    WrongAnswer("rms_norm", "calls torch.rms_norm", '''
+    WrongAnswer("rms_norm", "rms_norm: calls torch.rms_norm", '''
 def rms_norm(x, weight, eps=1e-6):
     return torch.rms_norm(x, x.shape[-1:], weight, eps)
 ''', "rms_norm called torch.rms_norm, which this exercise asks you to build yourself"),
-    WrongAnswer("swiglu", "the check's reference assigned", '''
+    WrongAnswer("swiglu", "swiglu: the check's reference assigned", '''
 swiglu = check._swiglu
 ''', "swiglu called autograder.checks.modern_attention._swiglu, the course's own code"),
 ]
