@@ -91,7 +91,10 @@ DEFAULT = Rule()
 # Pieces of the course that answer no exercise, which any answer may use: causal_mask is the
 # one-liner notebook 02 shows (not an exercise).
 ALWAYS_ALLOWED = (blocks.causal_mask,)
-_TRUSTED: set = set()  # code objects of check machinery that may run inside the learner's code
+_TRUSTED: frozenset = frozenset()  # code objects of check machinery that may run inside the learner's code
+# Warnings raised by torch functions the watch's mode passes on are filed under this module: its
+# registry exists from the start, so the fast grader's tamper guard never sees a new attribute.
+__warningregistry__: dict = {}
 
 
 def _codes(obj: Any) -> set:
@@ -110,7 +113,8 @@ def _codes(obj: Any) -> set:
 def trusted(obj: Any) -> Any:
     """Mark check machinery (a function or class) that runs inside the learner's code, such as
     a TorchFunctionMode recording its calls: calls into it are never forbidden."""
-    _TRUSTED.update(_codes(obj))
+    global _TRUSTED
+    _TRUSTED = _TRUSTED | _codes(obj)  # rebound, never changed in place: the tamper guard sees a rebinding
     return obj
 
 
@@ -312,12 +316,24 @@ def exercise(rule: Rule, name: str, learner: Any):
         _EXERCISE.pop()
 
 
+def _inside(watch: Any) -> bool:
+    """Is this call really running inside `watch` (whose boundary frame is on the stack)?"""
+    if not isinstance(watch, _Watch) or _getprofile() != watch.profile:
+        return False
+    frame = _getframe(1)
+    while frame is not None:
+        if frame is watch.boundary:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def call(fn: Any, args: tuple = (), kwargs: dict | None = None, *, name: str | None = None) -> Any:
     """fn(*args, **kwargs), the learner's code (or a check's glue around it), watched under the
     rule of the exercise being checked. Raises Forbidden, after the call, if it made a call the
     rule forbids (in place of whatever fn returned or raised)."""
     kwargs = kwargs or {}
-    if _ACTIVE:  # already inside a watched call: that watch sees this one too
+    if _ACTIVE and _inside(_ACTIVE[-1]):  # already inside a watched call: that watch sees this one too
         return fn(*args, **kwargs)
     rule, exercise_name, learner = _EXERCISE[-1] if _EXERCISE else (DEFAULT, None, None)
     name = name or exercise_name or getattr(fn, "__name__", "your code")
