@@ -2,7 +2,7 @@
 
 Every exercise forbids the course's own code (anything in the `autograder` package: the finished
 pieces of `autograder.blocks`, the checks and their private references such as `check._softmax`)
-and reading files under `solutions/` or the package. An exercise that asks the learner to build
+and reading files under `solutions/`. An exercise that asks the learner to build
 something PyTorch already has also forbids that built-in (`Family`), and names it in its text.
 A check declares its exercise's rule with `@forbids(...)`; `allow=` lists the finished pieces of
 earlier notebooks it may use (06's EncoderBlock uses `blocks.MultiHeadAttention`).
@@ -241,6 +241,12 @@ class _Watch(TorchFunctionMode):
 
     # -- the three sources of events
     def profile(self, frame, event, arg):
+        try:
+            self._on_event(frame, event, arg)
+        except Exception:  # noqa: S110 (the watch must never break the code it watches: CPython
+            pass  # would switch the profiler off and raise into the learner's code)
+
+    def _on_event(self, frame, event, arg):
         if event == "call":
             code = frame.f_code
             kind = self._kind(code)
@@ -260,16 +266,18 @@ class _Watch(TorchFunctionMode):
                     self._builtin(_label_code(code, owner))
         elif event == "c_call" and self.names:
             name = getattr(arg, "__name__", None)
-            if name and self._forbidden_name(name) and self._is_torch(arg) and self._from_learner(frame):
+            if (isinstance(name, str) and self._forbidden_name(name) and self._is_torch(arg)
+                    and self._from_learner(frame)):
                 self._builtin(_label_c(arg))
 
     @staticmethod
     def _is_torch(fn) -> bool:
         module = getattr(fn, "__module__", None) or ""
         owner = getattr(fn, "__self__", None)
-        return (module.startswith("torch") or isinstance(owner, _Tensor)
-                or getattr(owner, "__name__", "").startswith("torch")
-                or type(owner).__module__.startswith(("torch", "pybind11")))
+        owner_name = getattr(owner, "__name__", "")
+        return ((isinstance(module, str) and module.startswith("torch")) or isinstance(owner, _Tensor)
+                or (isinstance(owner_name, str) and owner_name.startswith("torch"))
+                or str(type(owner).__module__).startswith(("torch", "pybind11")))
 
     def _course(self, code) -> None:
         self._report(f"{self.name} called {_label_code(code)}, the course's own code (a finished "
@@ -277,9 +285,12 @@ class _Watch(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if self.names and self.found is None:
-            name = getattr(func, "__name__", "")
-            if self._forbidden_name(name) and self._from_learner(_getframe(1)):
-                self._builtin(_label_c(func))
+            try:
+                name = getattr(func, "__name__", "")
+                if isinstance(name, str) and self._forbidden_name(name) and self._from_learner(_getframe(1)):
+                    self._builtin(_label_c(func))
+            except Exception:  # noqa: S110 (never break the call it watches)
+                pass
         return func(*args, **(kwargs or {}))
 
     def audit(self, event: str, args: tuple) -> None:
@@ -289,9 +300,9 @@ class _Watch(TorchFunctionMode):
                 path = os.path.realpath(os.fsdecode(path))
             except (TypeError, ValueError):
                 return
-            if path.startswith((_SOLUTIONS, _PACKAGE)):
-                self._report(f"{self.name} opened {path}: an answer may not read the course's "
-                             "solutions or its checking code")
+            # Only solutions/: the package's own files stay readable, since a traceback reads them.
+            if path.startswith(_SOLUTIONS):
+                self._report(f"{self.name} opened {path}: an answer may not read the course's solutions")
 
 
 _ACTIVE: list = []  # the watch of the learner call now running (at most one)
