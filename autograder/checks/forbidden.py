@@ -44,7 +44,7 @@ _stack_push = torch._C._push_on_torch_function_stack
 _stack_pop = torch._C._pop_torch_function_stack
 _stack_at = torch._C._get_function_stack_at
 
-_OTHER, _COURSE, _TORCH_CODE, _SELF = 0, 1, 2, 3
+_OTHER, _COURSE, _LIBRARY, _SELF = 0, 1, 2, 3
 
 
 class ExerciseFailed(AssertionError):
@@ -205,7 +205,7 @@ class _Watch(TorchFunctionMode):
             elif path.startswith(_PACKAGE):
                 kind = _COURSE
             elif path.startswith(_TORCH) or (path.startswith(_STDLIB) and "site-packages" not in path):
-                kind = _TORCH_CODE  # torch's code, or the standard library's: seen through
+                kind = _LIBRARY  # torch or the standard library: seen through, to who called them
             else:
                 kind = _OTHER
             self.kinds[code] = kind
@@ -261,7 +261,7 @@ class _Watch(TorchFunctionMode):
                     self._course(code)
                 return
             owner = self.class_codes.get(code) if self.class_codes else None
-            if owner is not None or (kind == _TORCH_CODE and self.names and self._forbidden_name(code.co_name)):
+            if owner is not None or (kind == _LIBRARY and self.names and self._forbidden_name(code.co_name)):
                 if self._from_learner(frame.f_back):
                     self._builtin(_label_code(code, owner))
         elif event == "c_call" and self.names:
