@@ -139,7 +139,9 @@ def cosine_similarity_matrix(A, B):
 stable_softmax = check._softmax
 ''', "stable_softmax called autograder.checks.similarity._softmax, the course's own code"),
     WrongAnswer("stable_softmax", "stable_softmax: torch.softmax assigned", '''
-stable_softmax = torch.softmax
+import functools
+
+stable_softmax = functools.partial(torch.softmax, dim=-1)
 ''', "stable_softmax called torch.softmax, which this exercise asks you to build yourself"),
     WrongAnswer("stable_softmax", "stable_softmax: Tensor.softmax", '''
 def stable_softmax(x, dim=-1):

@@ -285,4 +285,24 @@ def rms_norm(x, weight, eps=1e-6):
     WrongAnswer("swiglu", "swiglu: the check's reference assigned", '''
 swiglu = check._swiglu
 ''', "swiglu called autograder.checks.modern_attention._swiglu, the course's own code"),
+    WrongAnswer("GroupedQueryAttention", "GroupedQueryAttention: F.scaled_dot_product_attention(enable_gqa=True)", '''
+class GroupedQueryAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, num_kv_heads):
+        super().__init__()
+        self.num_heads, self.num_kv_heads = num_heads, num_kv_heads
+        d_head = embed_dim // num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim, bias=False)
+        self.w_k = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
+        self.w_v = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
+        self.w_o = nn.Linear(embed_dim, embed_dim, bias=False)
+
+    def forward(self, x, mask=None, positions=None):
+        q = split_heads(self.w_q(x), self.num_heads)
+        k = split_heads(self.w_k(x), self.num_kv_heads)
+        v = split_heads(self.w_v(x), self.num_kv_heads)
+        if positions is not None:
+            q, k = rope(q, positions), rope(k, positions)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True).nan_to_num(0.0)
+        return self.w_o(merge_heads(out))
+''', "called F.scaled_dot_product_attention, which this exercise asks you to build yourself"),
 ]
