@@ -12,7 +12,9 @@ import support
 import torch
 from torch import nn
 
-from autograder import course
+from autograder import blocks, course
+from autograder.checks import forbidden
+from autograder.checks import similarity as check_similarity
 from autograder.checks.core import Case, ExerciseFailed, Mistake, build, check, problem_with, require_linear
 
 CASES = [Case("a 2 x 3 matrix and a 4 x 3 matrix", (torch.arange(6.0).view(2, 3), torch.ones(4, 3)))]
@@ -137,6 +139,100 @@ def test_require_linear_names_the_attribute_and_what_it_should_be():
         require_linear(net, "Net()", "proj", 3, 4)
     with pytest.raises(ExerciseFailed, match="has a bias, but it should have none"):
         require_linear(net, "Net()", "proj", 4, 3, bias=False)
+
+
+# ---------------------------------------------------------------- forbidden calls
+SOFTMAX_RULE = forbidden.Rule(families=(forbidden.SOFTMAX,))
+SCORES = [Case("a 2 x 3 matrix of scores", (torch.tensor([[1.0, 2.0, 3.0], [0.0, -1.0, 5.0]]),))]
+
+
+def _by_hand(x):
+    e = (x - x.amax(-1, keepdim=True)).exp()
+    return e / e.sum(-1, keepdim=True)
+
+
+def _watch_state():
+    """Everything the watch turns on while it runs the learner's code."""
+    return sys.getprofile(), torch._C._len_torch_function_stack(), list(forbidden._ACTIVE)
+
+
+def _softmax_check(fn, mistakes=()):
+    """check() under a rule forbidding softmax; the reference itself calls torch.softmax."""
+    with forbidden.exercise(SOFTMAX_RULE, "soft", fn):
+        check("soft", fn, lambda x: torch.softmax(x, dim=-1), SCORES, mistakes)
+
+
+@pytest.mark.parametrize("learner,message", [
+    (lambda x: torch.softmax(x, -1), "soft called torch.softmax, which this exercise asks you to build yourself"),
+    (lambda x: x.softmax(-1), "soft called Tensor.softmax"),
+    (lambda x: torch.special.softmax(x, -1), "soft called torch.special.softmax"),
+    (lambda x: torch.nn.functional.softmax(x, -1), "soft called F.softmax"),
+    (lambda x: torch.nn.Softmax(-1)(x), "soft called nn.Softmax"),
+    (lambda x: list(map(torch.softmax, [x], [-1]))[0], "soft called torch.softmax"),  # C calls C: the mode sees it
+    (lambda x: blocks.attention(x, x, x)[1] * 0 + _by_hand(x), "soft called autograder.blocks.attention"),
+    (lambda x: check_similarity._softmax(x), "soft called autograder.checks.similarity._softmax"),
+    (lambda x: (x.log_softmax(-1)).exp() if sys.setprofile(None) is None else x, "soft called Tensor.log_softmax"),
+])
+def test_a_forbidden_call_fails_the_exercise_naming_the_call_and_leaves_no_watch_behind(learner, message):
+    before = _watch_state()
+    with pytest.raises(forbidden.Forbidden, match=re.escape(message)):
+        _softmax_check(learner)
+    assert _watch_state() == before
+
+
+def test_the_watch_is_off_outside_the_learner_call_and_restored_on_pass_and_failure(capsys):
+    before = _watch_state()
+    seen = []
+
+    def by_hand(x):  # the watch is on exactly while the learner's code runs
+        seen.append((sys.getprofile() is not None, torch._C._len_torch_function_stack(), len(forbidden._ACTIVE)))
+        return _by_hand(x)
+    _softmax_check(by_hand, [Mistake("softmax over the wrong axis", lambda x: torch.softmax(x, dim=0))])
+    assert "✔ soft" in capsys.readouterr().out
+    assert seen == [(True, before[1] + 1, 1)]
+    assert _watch_state() == before
+    # a wrong answer: the reference and the mistakes call torch.softmax unwatched, the hint is named
+    with pytest.raises(ExerciseFailed, match="wrong axis") as failure:
+        _softmax_check(lambda x: _by_hand(x.T).T, [Mistake("wrong axis", lambda x: torch.softmax(x, dim=0))])
+    assert not isinstance(failure.value, forbidden.Forbidden)
+    assert _watch_state() == before
+    # an answer that raises: its error is reported as before, and nothing is left behind
+    with pytest.raises(ExerciseFailed, match="raised ZeroDivisionError"):
+        _softmax_check(lambda x: 1 / 0)
+    assert _watch_state() == before
+    torch.softmax(torch.ones(3), -1)  # outside a learner call nothing is watched
+    assert _watch_state() == before
+
+
+def test_an_answer_that_switches_the_watch_off_or_reads_the_solutions_fails():
+    with pytest.raises(forbidden.Forbidden, match="changed sys.setprofile"):
+        _softmax_check(lambda x: sys.setprofile(None) or _by_hand(x))
+    solution = course.source_notebook("01_similarity")
+    with pytest.raises(forbidden.Forbidden, match="opened .*01_similarity.ipynb: an answer may not read"):
+        _softmax_check(lambda x: solution.read_text() and _by_hand(x))
+    assert _watch_state()[1:] == (torch._C._len_torch_function_stack(), [])
+
+
+def test_a_later_notebook_may_use_an_allowed_block_and_only_the_exercise_under_test_is_restricted(capsys):
+    x = torch.arange(24.0).view(1, 3, 8)
+    uses_block = lambda x, h: blocks.split_heads(x, h) * 1  # noqa: E731
+    cases = [Case("(1, 3, 8) into 2 heads", (x, 2))]
+    with forbidden.exercise(forbidden.Rule(allow=(blocks.split_heads,)), "later", uses_block):
+        check("later", uses_block, blocks.split_heads, cases)  # a later exercise building on split_heads
+    with pytest.raises(forbidden.Forbidden, match="later called autograder.blocks.split_heads"):
+        with forbidden.exercise(forbidden.Rule(), "later", uses_block):
+            check("later", uses_block, blocks.split_heads, cases)
+    # the finished piece itself, handed in as the answer, is never allowed, even where it may be used
+    with pytest.raises(forbidden.Forbidden, match="called autograder.blocks.split_heads"):
+        with forbidden.exercise(forbidden.Rule(allow=(blocks.split_heads,)), "split", blocks.split_heads):
+            check("split", blocks.split_heads, blocks.split_heads, cases)
+    # what an allowed block calls is the course's business: blocks.attention calls torch.softmax
+    attend = lambda q: blocks.scaled_dot_product_attention(q, q, q)  # noqa: E731
+    with forbidden.exercise(forbidden.Rule(families=(forbidden.SOFTMAX,),
+                                           allow=(blocks.scaled_dot_product_attention, blocks.attention)),
+                            "later", attend):
+        check("later", attend, lambda q: blocks.attention(q, q, q)[0], [Case("q", (x,))])
+    assert "✔ later" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- every notebook's checks, in-process

@@ -25,17 +25,17 @@ import copy
 import functools
 import inspect
 import io
-import linecache
 import math
-import os
 import sys
-import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
+from . import forbidden
+from .forbidden import ExerciseFailed
 
 # Bound once, before any learner code runs.
 _Tensor = torch.Tensor
@@ -46,50 +46,6 @@ _fork_rng = torch.random.fork_rng
 _manual_seed = torch.manual_seed
 _Module = torch.nn.Module
 _Linear = torch.nn.Linear
-
-
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the autograder package
-
-
-def _internal(filename: str) -> bool:
-    """Is this frame's file the checker's or the notebook machinery's, not the learner's?"""
-    path = os.path.abspath(filename)
-    return path.startswith(_PACKAGE + os.sep) or any(
-        f"{os.sep}{name}{os.sep}" in path for name in ("IPython", "ipykernel", "site-packages"))
-
-
-def _where(filename: str, lineno: int) -> str:
-    """How IPython names a notebook cell ("Cell In[4], line 2"), or the file and line."""
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        label = shell.compile.format_code_name(filename) if shell is not None else None
-    except Exception:  # no IPython, or a version without format_code_name
-        label = None
-    name = " ".join(label) if label else filename
-    return f"{name}, line {lineno}"
-
-
-class ExerciseFailed(AssertionError):
-    """A check found a wrong answer. The message says what is wrong and, if it can, why.
-
-    In a notebook (IPython, ipykernel, and so nbgrader's executed notebooks and feedback), the
-    failure renders itself (`_render_traceback_`): the learner's own line that ran the check, then
-    the message, and nothing of the checker's code."""
-
-    def _render_traceback_(self) -> list[str]:
-        lines = []
-        for frame, lineno in traceback.walk_tb(self.__traceback__):
-            filename = frame.f_code.co_filename
-            if _internal(filename):
-                continue
-            source = linecache.getline(filename, lineno, frame.f_globals).strip()
-            lines.append(_where(filename, lineno))
-            if source:
-                lines.append(f"----> {lineno} {source}")
-            lines.append("")
-        return [*lines, f"{type(self).__name__}: {self}"]
 
 
 @dataclass(frozen=True)
@@ -160,9 +116,9 @@ def build(cls: Any, name: str, args: tuple = (), kwargs: dict | None = None, *, 
         raise ExerciseFailed(f"{name} should subclass nn.Module: class {name}(nn.Module)")
     with isolated(seed):
         try:
-            module = cls(*args, **kwargs)
+            module = forbidden.call(cls, args, kwargs, name=call)
             module.eval()
-        except NotImplementedError:
+        except (NotImplementedError, forbidden.Forbidden):
             raise
         except Exception as err:
             raise ExerciseFailed(f"{call} could not be built: it raised {type(err).__name__}: {err}") from None
@@ -222,14 +178,17 @@ def _detached(value: Any) -> Any:
     return value
 
 
-def _run(fn: Callable, case: Case) -> _Outcome:
-    """Call fn on fresh copies of the case's inputs, `isolated`."""
+def _run(fn: Callable, case: Case, learner: str | None = None) -> _Outcome:
+    """Call fn on fresh copies of the case's inputs, `isolated`. With `learner` (the name the
+    messages give it), fn is the learner's code, watched for the calls its exercise forbids."""
     args = tuple(_copied(a) for a in case.args)
     kwargs = {k: _copied(v) for k, v in case.kwargs.items()}
     with isolated():
         try:
-            return _Outcome(value=_detached(fn(*args, **kwargs)))
-        except NotImplementedError:
+            if learner is None:
+                return _Outcome(value=_detached(fn(*args, **kwargs)))
+            return _Outcome(value=_detached(forbidden.call(fn, args, kwargs, name=learner.split(" (")[0])))
+        except (NotImplementedError, forbidden.Forbidden):
             raise
         except Exception as err:  # the learner's error is information, not a crash
             return _Outcome(error=err)
@@ -317,12 +276,12 @@ def _reproduces(mistake: Mistake, case: Case, outcome: _Outcome, atol: float, rt
         return False
 
 
-def _diagnose(learner_fn, case, outcome, cases, mistakes, atol, rtol) -> str | None:
+def _diagnose(name, learner_fn, case, outcome, cases, mistakes, atol, rtol) -> str | None:
     """The hint of the known mistake that best explains the learner's result: it must reproduce
     the failing case; if several do, prefer one that also reproduces every other case."""
     candidates = [m for m in mistakes if _reproduces(m, case, outcome, atol, rtol)]
     if len(candidates) > 1:
-        others = [(c, _run(learner_fn, c)) for c in cases if c is not case]
+        others = [(c, _run(learner_fn, c, learner=name)) for c in cases if c is not case]
         for mistake in candidates:
             if all(_reproduces(mistake, c, o, atol, rtol) for c, o in others):
                 return mistake.hint
@@ -421,14 +380,14 @@ def check(
         expected = _run(reference, case)
         if expected.error is not None:  # a broken reference is our bug, not the learner's
             raise RuntimeError(f"reference for {name} failed on '{case.label}'") from expected.error
-        outcome = _run(learner_fn, case)
+        outcome = _run(learner_fn, case, learner=name)
         if outcome.error is not None:
             problem = f"it raised {type(outcome.error).__name__}: {outcome.error}"
         else:
             problem = problem_with(outcome.value, expected.value, atol, rtol)
         if problem is None:
             continue
-        hint = _diagnose(learner_fn, case, outcome, cases, mistakes, atol, rtol)
+        hint = _diagnose(name, learner_fn, case, outcome, cases, mistakes, atol, rtol)
         if hint is None and _is_random(learner_fn, case, outcome, atol, rtol):
             hint = _RANDOM_HINT
         if hint is None and outcome.error is None:
@@ -441,10 +400,13 @@ def check(
 
 
 def _learner_facing(fn: Callable) -> Callable:
+    rule = getattr(fn, "__forbids__", forbidden.DEFAULT)
+
     @functools.wraps(fn)
     def check_function(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with forbidden.exercise(rule, fn.__name__, args[0] if args else None):
+                return fn(*args, **kwargs)
         except ExerciseFailed as failure:  # re-raised here: the traceback stops at this frame
             raise ExerciseFailed(str(failure)) from None
 
@@ -454,7 +416,8 @@ def _learner_facing(fn: Callable) -> Callable:
 def learner_facing(namespace: dict) -> None:
     """Call at the end of an exercises module: wraps its public check functions so that, outside
     a notebook too (plain Python, pytest), a failure's traceback stops at one short frame instead
-    of the checker's internals. In a notebook, ExerciseFailed renders itself without any."""
+    of the checker's internals (in a notebook, ExerciseFailed renders itself without any), and so
+    that while one runs, the learner's code is watched under its exercise's rule (`forbidden.forbids`)."""
     for name, fn in list(namespace.items()):
         if (inspect.isfunction(fn) and not name.startswith("_")
                 and fn.__module__ == namespace["__name__"]):

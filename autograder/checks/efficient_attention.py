@@ -13,7 +13,9 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from .. import blocks
+from . import forbidden
 from .core import Case, ExerciseFailed, Mistake, check, isolated, learner_facing, randn
+from .forbidden import LOGSUMEXP, MULTIHEAD, SDPA, SOFTMAX, forbids
 from .self_attention import _worked_example  # source 000
 
 NEG_INF = float("-inf")
@@ -21,6 +23,7 @@ _Tensor = torch.Tensor
 
 
 # ---------------------------------------------------------------- watching torch calls
+@forbidden.trusted  # it runs inside the learner's code, recording what it calls
 class _Recorder(TorchFunctionMode):
     """Records every torch call made while active: its name, its tensor inputs' shapes, and the
     shape of every *new* tensor it returns (views share memory and are skipped)."""
@@ -47,8 +50,8 @@ def _record(fn, *args, **kwargs):
     with isolated():
         try:
             with recorder:
-                fn(*args, **kwargs)
-        except NotImplementedError:
+                forbidden.call(fn, args, kwargs)
+        except (NotImplementedError, forbidden.Forbidden):
             raise
         except Exception:
             return None
@@ -161,6 +164,7 @@ def _streaming_problem(fn):
     return None
 
 
+@forbids(SOFTMAX, LOGSUMEXP)
 def online_softmax(fn, hidden=False):
     __tracebackhide__ = True
     if not callable(fn):
@@ -286,6 +290,7 @@ def _materialised(fn):
     return None
 
 
+@forbids(SDPA, MULTIHEAD)
 def blockwise_attention(fn, hidden=False):
     __tracebackhide__ = True
     if not callable(fn):
@@ -395,6 +400,7 @@ def _step_case(label, x, w_q, w_k, w_v, t):
     return Case(label, (x[:, t:t + 1], prefix @ w_k, prefix @ w_v, w_q, w_k, w_v))
 
 
+@forbids(allow=(blocks.scaled_dot_product_attention, blocks.attention))
 def decode_step(fn, hidden=False):
     __tracebackhide__ = True
     if not callable(fn):

@@ -20,8 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import blocks
 from ..blocks import MultiHeadAttention, attention, causal_mask, merge_heads, split_heads
 from .core import Case, ExerciseFailed, Mistake, build, check, generator, isolated, learner_facing, randn, require
+from .forbidden import MULTIHEAD, RMS_NORM, SDPA, forbids
+
+# The finished pieces this notebook builds on (imported by the notebook), which its answers may use.
+_ATTENTION_BLOCKS = (blocks.split_heads, blocks.merge_heads, blocks.scaled_dot_product_attention, blocks.attention)
 
 _sdpa = F.scaled_dot_product_attention  # bound before any learner code runs
 _silu, _sigmoid, _relu, _gelu = F.silu, torch.sigmoid, torch.relu, F.gelu
@@ -136,6 +141,7 @@ def _rope_attention(x, w_q, w_k, w_v, mask=None, *, where="qk", before=False, sc
     return attention(q, k, v, mask)[0]
 
 
+@forbids(allow=_ATTENTION_BLOCKS[2:])
 def rope_attention(fn, hidden=False):
     w = (randn(6, 4, seed=910), randn(6, 4, seed=911), randn(6, 4, seed=912))
     cases = [Case("2 sequences of 5 tokens, d_model = 6, d_k = d_v = 4, no mask", (randn(2, 5, 6, seed=913), *w))]
@@ -253,6 +259,7 @@ def _check_gqa_parts(module, call, embed, heads, kv):
                                  f"{layers[name].in_features} -> {out[name]}")
 
 
+@forbids(SDPA, MULTIHEAD, allow=_ATTENTION_BLOCKS)
 def grouped_query_attention(cls, hidden=False):
     name = "GroupedQueryAttention"
     specs = [
@@ -386,6 +393,7 @@ def _rms_norm(x, weight, eps=1e-6):
     return F.rms_norm(x, (x.shape[-1],), weight, eps)
 
 
+@forbids(RMS_NORM)
 def rms_norm(fn, hidden=False):
     tokens = torch.tensor([[3.0, 4.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0]])  # (2, 4)
     cases = [
@@ -560,6 +568,7 @@ def _build_block(cls, d_model, heads, kv, d_ff, seed, eps=1e-6):
     return block
 
 
+@forbids(SDPA, MULTIHEAD, allow=_ATTENTION_BLOCKS)
 def llama_block(cls, hidden=False):
     name = "LlamaBlock"
     specs = [((16, 4, 2, 24), (randn(2, 6, 16, seed=980), None),

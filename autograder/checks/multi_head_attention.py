@@ -15,6 +15,7 @@ from torch import nn
 
 from .. import blocks
 from .core import Case, ExerciseFailed, Mistake, build, check, learner_facing, randn, require, require_linear
+from .forbidden import MULTIHEAD, forbids
 
 # Bound once, before any learner code runs.
 _linear = torch.nn.functional.linear
@@ -252,6 +253,7 @@ def _padding_mask(lengths, m):
     return (torch.arange(m)[None, :] < torch.tensor(lengths)[:, None])[:, None, None, :]
 
 
+@forbids(MULTIHEAD, allow=(blocks.attention,))
 def multi_head_attention(cls, hidden=False):
     __tracebackhide__ = True
 

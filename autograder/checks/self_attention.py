@@ -11,6 +11,7 @@ import torch
 
 from .. import blocks
 from .core import Case, Mistake, build, check, learner_facing, randn, require_linear, upstream
+from .forbidden import MULTIHEAD, SDPA, forbids
 
 # Source 000's worked example (README, Credits), as notebook 02's first code cell writes it:
 # 3 tokens of 4 features, x @ w maps them to 3 features.
@@ -178,6 +179,7 @@ def _sdpa_mistakes():
     ]
 
 
+@forbids(SDPA, MULTIHEAD)
 def scaled_dot_product_attention(fn, hidden=False):
     q, k, v = _example_qkv()
     causal = blocks.causal_mask(3)
@@ -238,6 +240,7 @@ def _built_module(cls, d_in, d_out, seed):
     return module
 
 
+@forbids(SDPA, MULTIHEAD)
 def self_attention(cls, hidden=False):
     """`cls` is the learner's SelfAttention class; it is built with fixed seeds and checked
     against attention computed from its own weights."""
@@ -265,6 +268,7 @@ def self_attention(cls, hidden=False):
 
 
 # ---------------------------------------------------------------- spot the bug
+@forbids(SDPA, MULTIHEAD)
 def fixed_attention(fn, hidden=False):
     cases = [Case("the worked example of source 000", _worked_example())]
     if hidden:

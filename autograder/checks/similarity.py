@@ -8,6 +8,7 @@ import math
 import torch
 
 from .core import Case, Mistake, check, learner_facing, randn
+from .forbidden import COSINE, SOFTMAX, forbids
 
 # ---------------------------------------------------------------- references
 # Small word-vector-like embeddings used in the notebook's worked example.
@@ -67,6 +68,7 @@ def dot_product(fn, hidden=False):
     check("dot_product", fn, _dot, cases, mistakes)
 
 
+@forbids(COSINE)
 def cosine_similarity(fn, hidden=False):
     cases = [Case("the vectors for 'cat' and 'car'", _words("cat", "car"))]
     if hidden:
@@ -130,6 +132,7 @@ def similarity_matrix(fn, hidden=False):
     check("similarity_matrix", fn, _matrix, cases, mistakes)
 
 
+@forbids(COSINE)
 def cosine_similarity_matrix(fn, hidden=False):
     stack = torch.tensor([WORDS["cat"], WORDS["dog"], WORDS["car"]])
     cases = [Case("all three words against each other", (stack, stack))]
@@ -159,6 +162,7 @@ def cosine_similarity_matrix(fn, hidden=False):
     check("cosine_similarity_matrix", fn, _cosine_matrix, cases, mistakes)
 
 
+@forbids(SOFTMAX)
 def stable_softmax(fn, hidden=False):
     cases = [
         Case("the scores [1, 2, 3]", (torch.tensor([1.0, 2.0, 3.0]),)),

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import blocks
 from ..blocks import attention, causal_mask, merge_heads, sinusoidal_encoding, split_heads
 from .core import (
     Case,
@@ -30,6 +31,7 @@ from .core import (
     require,
     require_linear,
 )
+from .forbidden import LAYER_NORM, TRANSFORMER, forbids
 
 _equal = torch.equal  # bound before any learner code runs
 
@@ -54,6 +56,7 @@ def _stats(x):
     return x.mean(-1, keepdim=True), x.var(-1, keepdim=True, unbiased=False)
 
 
+@forbids(LAYER_NORM)
 def layer_norm(fn, hidden=False):
     tokens = torch.tensor([[1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0]])  # (2, 4)
     ones, zeros = torch.ones(4), torch.zeros(4)
@@ -340,6 +343,7 @@ def _dropout_behaviour(block, call, inputs):
             "Use the nn.Dropout module self.dropout, not F.dropout(..., training=True)")
 
 
+@forbids(TRANSFORMER, allow=(blocks.MultiHeadAttention,))
 def encoder_block(cls, hidden=False):
     name = "EncoderBlock"
     post = _Spec(d_model=8, num_heads=2, d_ff=16, norm_first=False)
@@ -417,6 +421,7 @@ def _decoder_mistakes():
     ]
 
 
+@forbids(TRANSFORMER, allow=(blocks.MultiHeadAttention,))
 def decoder_block(cls, hidden=False):
     name = "DecoderBlock"
     specs = [(_Spec(8, 2, 16, False), "post-LN, d_model=8, 2 heads, d_ff=16: 2 sequences of 4 target tokens "
@@ -481,6 +486,7 @@ def _model(model, tokens, spec, positions="start", blocks="chained", softmax=Fal
     return logits.softmax(-1) if softmax else logits
 
 
+@forbids(TRANSFORMER, allow=(blocks.MultiHeadAttention, blocks.sinusoidal_encoding))
 def reversal_transformer(cls, hidden=False):
     name = "ReversalTransformer"
     specs = [(_ModelSpec(10, 8, 16, 2, 32, 2), (3, 8))]

@@ -206,3 +206,56 @@ def stable_softmax(x, dim=-1):
     return out.reshape(moved.shape).movedim(-1, dim)
 '''),
 ]
+
+# Forbidden calls (issue 16): the course's own code, and the built-ins an exercise asks the learner to
+# rebuild, lose the exercise's marks with a message naming the call.
+WRONG_ANSWERS += [
+    WrongAnswer("dot_product", "dot_product: calls the check's reference", '''
+def dot_product(a, b):
+    return check._dot(a, b)
+''', "dot_product called autograder.checks.similarity._dot, the course's own code"),
+    WrongAnswer("cosine_similarity", "cosine_similarity: calls the check's reference", '''
+def cosine_similarity(a, b):
+    return check._cosine(a, b)
+''', "cosine_similarity called autograder.checks.similarity._cosine, the course's own code"),
+    WrongAnswer("cosine_similarity", "cosine_similarity: calls F.cosine_similarity", '''
+def cosine_similarity(a, b):
+    return torch.nn.functional.cosine_similarity(a, b, dim=0)
+''', "cosine_similarity called F.cosine_similarity, which this exercise asks you to build yourself"),
+    WrongAnswer("scaled_dot_product", "scaled_dot_product: calls the check's reference", '''
+def scaled_dot_product(a, b):
+    return check._scaled(a, b)
+''', "scaled_dot_product called autograder.checks.similarity._scaled, the course's own code"),
+    WrongAnswer("similarity_matrix", "similarity_matrix: calls the check's reference", '''
+def similarity_matrix(A, B):
+    return check._matrix(A, B)
+''', "similarity_matrix called autograder.checks.similarity._matrix, the course's own code"),
+    WrongAnswer("cosine_similarity_matrix", "cosine_similarity_matrix: calls the check's reference", '''
+def cosine_similarity_matrix(A, B):
+    return check._cosine_matrix(A, B)
+''', "cosine_similarity_matrix called autograder.checks.similarity._cosine_matrix, the course's own code"),
+    WrongAnswer("cosine_similarity_matrix", "cosine_similarity_matrix: broadcast F.cosine_similarity", '''
+def cosine_similarity_matrix(A, B):
+    return torch.nn.functional.cosine_similarity(A[:, None, :], B[None, :, :], dim=-1)
+''', "cosine_similarity_matrix called F.cosine_similarity, which this exercise asks you to build yourself"),
+    WrongAnswer("stable_softmax", "stable_softmax: the check's reference assigned", '''
+stable_softmax = check._softmax
+''', "stable_softmax called autograder.checks.similarity._softmax, the course's own code"),
+    WrongAnswer("stable_softmax", "stable_softmax: torch.softmax assigned", '''
+import functools
+
+stable_softmax = functools.partial(torch.softmax, dim=-1)
+''', "stable_softmax called torch.softmax, which this exercise asks you to build yourself"),
+    WrongAnswer("stable_softmax", "stable_softmax: Tensor.softmax", '''
+def stable_softmax(x, dim=-1):
+    return x.softmax(dim=dim)
+''', "stable_softmax called Tensor.softmax, which this exercise asks you to build yourself"),
+    WrongAnswer("stable_softmax", "stable_softmax: torch.special.softmax", '''
+def stable_softmax(x, dim=-1):
+    return torch.special.softmax(x, dim)
+''', "stable_softmax called torch.special.softmax, which this exercise asks you to build yourself"),
+    WrongAnswer("stable_softmax", "stable_softmax: exp of log_softmax", '''
+def stable_softmax(x, dim=-1):
+    return torch.log_softmax(x, dim=dim).exp()
+''', "stable_softmax called torch.log_softmax, which this exercise asks you to build yourself"),
+]

@@ -343,3 +343,45 @@ class SelfAttention(nn.Module):
         return weights @ v
 '''),
 ]
+
+# Forbidden calls (issue 16): the course's own code, and the built-ins an exercise asks the learner to
+# rebuild, lose the exercise's marks with a message naming the call.
+WRONG_ANSWERS += [
+    WrongAnswer("scaled_dot_product_attention", "scaled_dot_product_attention: imports the finished block", '''
+from autograder.blocks import scaled_dot_product_attention
+''', "scaled_dot_product_attention called autograder.blocks.scaled_dot_product_attention, the course's own code"),
+    WrongAnswer("scaled_dot_product_attention", "scaled_dot_product_attention: calls F.sdpa", '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask).nan_to_num(0.0)
+''', "called F.scaled_dot_product_attention, which this exercise asks you to build yourself"),
+    WrongAnswer("self_attention_module", "self_attention_module: forward calls F.scaled_dot_product_attention", '''
+class SelfAttention(nn.Module):
+    def __init__(self, d_in, d_out):
+        super().__init__()
+        self.w_q = nn.Linear(d_in, d_out)
+        self.w_k = nn.Linear(d_in, d_out)
+        self.w_v = nn.Linear(d_in, d_out)
+
+    def forward(self, x, mask=None):
+        out = F.scaled_dot_product_attention(self.w_q(x), self.w_k(x), self.w_v(x), attn_mask=mask)
+        return out.nan_to_num(0.0)
+''', "SelfAttention called F.scaled_dot_product_attention, which this exercise asks you to build yourself"),
+    WrongAnswer("self_attention_module", "self_attention_module: forward calls blocks.attention", '''
+from autograder.blocks import attention
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, d_in, d_out):
+        super().__init__()
+        self.w_q = nn.Linear(d_in, d_out)
+        self.w_k = nn.Linear(d_in, d_out)
+        self.w_v = nn.Linear(d_in, d_out)
+
+    def forward(self, x, mask=None):
+        return attention(self.w_q(x), self.w_k(x), self.w_v(x), mask)[0]
+''', "SelfAttention called autograder.blocks.attention, the course's own code"),
+    WrongAnswer("fixed_attention", "fixed_attention: F.scaled_dot_product_attention with scale=1", '''
+def fixed_attention(x, w_q, w_k, w_v):
+    return F.scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v, scale=1.0)
+''', "fixed_attention called F.scaled_dot_product_attention, which this exercise asks you to build yourself"),
+]

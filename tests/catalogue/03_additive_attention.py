@@ -452,3 +452,41 @@ class TanhAttention(nn.Module):
         return z, z.sum(1)
 '''),
 ]
+
+# Forbidden calls (issue 16): the course's own code, and the built-ins an exercise asks the learner to
+# rebuild, lose the exercise's marks with a message naming the call.
+WRONG_ANSWERS += [
+    WrongAnswer("nadaraya_watson", "nadaraya_watson: calls the check's reference", '''
+def nadaraya_watson(x_query, x_keys, y_values, bandwidth):
+    return check._nadaraya_watson(x_query, x_keys, y_values, bandwidth)
+''', "nadaraya_watson called autograder.checks.additive_attention._nadaraya_watson, the course's own code"),
+    WrongAnswer("masked_softmax", "masked_softmax: the check's reference assigned", '''
+masked_softmax = check._masked_softmax
+''', "masked_softmax called autograder.checks.additive_attention._masked_softmax, the course's own code"),
+    WrongAnswer("additive_attention", "additive_attention: forward calls the check's reference", '''
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size, key_size, num_hiddens):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.w_v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        out, self.attention_weights = check._additive(self, queries, keys, values, valid_lens)
+        return out
+''', "called autograder.checks.additive_attention._additive, the course's own code"),
+    WrongAnswer("tanh_attention", "tanh_attention: forward calls the check's reference", '''
+class TanhAttention(nn.Module):
+    def __init__(self, in_dim, att_dim):
+        super().__init__()
+        self.query = nn.Linear(in_dim, att_dim)
+        self.key = nn.Linear(in_dim, att_dim)
+        self.value = nn.Linear(in_dim, att_dim)
+        for layer in (self.query, self.key, self.value):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        return check._tanh_attention(self, x)
+''', "called autograder.checks.additive_attention._tanh_attention, the course's own code"),
+]

@@ -309,3 +309,32 @@ WORKED_EXAMPLES = {
     "param_counts[1]": 1050624,
     "param_counts[8]": 1050624,
 }
+
+# Forbidden calls (issue 16): the course's own code, and the built-ins an exercise asks the learner to
+# rebuild, lose the exercise's marks with a message naming the call.
+WRONG_ANSWERS += [
+    WrongAnswer("split_heads", "split_heads: imports the finished block", '''
+from autograder.blocks import split_heads
+''', "split_heads called autograder.blocks.split_heads, the course's own code"),
+    WrongAnswer("split_heads", "split_heads: assigns the finished block", '''
+from autograder import blocks
+
+split_heads = blocks.split_heads
+''', "split_heads called autograder.blocks.split_heads, the course's own code"),
+    WrongAnswer("merge_heads", "merge_heads: imports the finished block", '''
+from autograder.blocks import merge_heads
+''', "merge_heads called autograder.blocks.merge_heads, the course's own code"),
+    WrongAnswer("MultiHeadAttention", "MultiHeadAttention: imports the finished block", '''
+from autograder.blocks import MultiHeadAttention
+''', "MultiHeadAttention(8, 2) called autograder.blocks.MultiHeadAttention.__init__, the course's own code"),
+    WrongAnswer("MultiHeadAttention", "MultiHeadAttention: subclasses the finished block", '''
+from autograder import blocks
+
+
+class MultiHeadAttention(blocks.MultiHeadAttention):
+    pass
+''', "MultiHeadAttention(8, 2) called autograder.blocks.MultiHeadAttention.__init__, the course's own code"),
+    WrongAnswer("count_attention_flops", "count_attention_flops: the check's reference assigned", '''
+count_attention_flops = check._flops
+''', "count_attention_flops called autograder.checks.multi_head_attention._flops, the course's own code"),
+]

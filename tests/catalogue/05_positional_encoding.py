@@ -283,3 +283,20 @@ def min_pairwise_distance(table):
     return float(dist.min())
 '''),
 ]
+
+# Forbidden calls (issue 16): the course's own code, and the built-ins an exercise asks the learner to
+# rebuild, lose the exercise's marks with a message naming the call.
+WRONG_ANSWERS += [
+    WrongAnswer("permute_tokens", "permute_tokens: the check's reference assigned", '''
+permute_tokens = check._permute
+''', "permute_tokens called autograder.checks.positional_encoding._permute, the course's own code"),
+    WrongAnswer("sinusoidal_encoding", "sinusoidal_encoding: imports the finished block", '''
+from autograder.blocks import sinusoidal_encoding
+''', "sinusoidal_encoding called autograder.blocks.sinusoidal_encoding, the course's own code"),
+    WrongAnswer("shift_matrix", "shift_matrix: the check's reference assigned", '''
+shift_matrix = check._shift
+''', "shift_matrix called autograder.checks.positional_encoding._shift, the course's own code"),
+    WrongAnswer("min_pairwise_distance", "min_pairwise_distance: the check's reference assigned", '''
+min_pairwise_distance = check._min_distance
+''', "min_pairwise_distance called autograder.checks.positional_encoding._min_distance, the course's own code"),
+]

@@ -210,3 +210,35 @@ WORKED_EXAMPLES = {
     "layer_norm(pair, torch.ones(4), torch.zeros(4))": [[-1.3416, -0.4472, 0.4472, 1.3416],
                                                         [-1.3416, -0.4472, 0.4472, 1.3416]],
 }
+
+# Forbidden calls (issue 16): the course's own code, and the built-ins an exercise asks the learner to
+# rebuild, lose the exercise's marks with a message naming the call.
+WRONG_ANSWERS += [
+    WrongAnswer("layer_norm", "layer_norm: calls F.layer_norm", '''
+def layer_norm(x, gamma, beta, eps=1e-5):
+    return F.layer_norm(x, x.shape[-1:], gamma, beta, eps)
+''', "layer_norm called F.layer_norm, which this exercise asks you to build yourself"),
+    WrongAnswer("layer_norm", "layer_norm: calls torch.layer_norm", '''
+def layer_norm(x, gamma, beta, eps=1e-5):
+    return torch.layer_norm(x, x.shape[-1:], gamma, beta, eps)
+''', "layer_norm called torch.layer_norm, which this exercise asks you to build yourself"),
+    WrongAnswer("layer_norm", "layer_norm: the check's reference assigned", '''
+layer_norm = check._layer_norm
+''', "layer_norm called autograder.checks.transformer_block._layer_norm, the course's own code"),
+    WrongAnswer("EncoderBlock", "EncoderBlock: runs nn.TransformerEncoderLayer", '''
+class EncoderBlock(nn.Module):
+    def __init__(self, d_model, num_heads, d_ff, dropout=0.0, norm_first=False):
+        super().__init__()
+        self.self_attn = MultiHeadAttention(d_model, num_heads)
+        self.linear1 = nn.Linear(d_model, d_ff)
+        self.linear2 = nn.Linear(d_ff, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.dropout = nn.Dropout(dropout)
+        self.layer = nn.TransformerEncoderLayer(d_model, num_heads, d_ff, dropout, batch_first=True,
+                                                norm_first=norm_first)
+
+    def forward(self, x, mask=None):
+        return self.layer(x, src_key_padding_mask=None if mask is None else ~mask.reshape(x.shape[0], -1))
+''', "called nn.TransformerEncoderLayer, which this exercise asks you to build yourself"),
+]

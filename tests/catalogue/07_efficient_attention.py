@@ -109,7 +109,7 @@ def online_softmax(x):
     WrongAnswer("online_softmax", "calls torch.softmax", '''
 def online_softmax(x):
     return torch.softmax(x, dim=-1).nan_to_num(0.0)
-''', "it calls softmax"),
+''', "online_softmax called torch.softmax, which this exercise asks you to build yourself"),
     WrongAnswer("online_softmax", "three passes with amax and sum", '''
 def online_softmax(x):
     m = x.amax(dim=-1, keepdim=True)
@@ -367,3 +367,31 @@ WORKED_EXAMPLES = {
     "memory_slope_blockwise": 1.0,
     "kv_cache_bytes": 2147483648,
 }
+
+# Forbidden calls (issue 16): the course's own code, and the built-ins an exercise asks the learner to
+# rebuild, lose the exercise's marks with a message naming the call.
+WRONG_ANSWERS += [
+    WrongAnswer("loglog_slope", "loglog_slope: the check's reference assigned", '''
+loglog_slope = check._slope
+''', "loglog_slope called autograder.checks.efficient_attention._slope, the course's own code"),
+    WrongAnswer("online_softmax", "online_softmax: torch.special.softmax", '''
+def online_softmax(x):
+    return torch.special.softmax(x, dim=-1).nan_to_num(0.0)
+''', "online_softmax called torch.special.softmax, which this exercise asks you to build yourself"),
+    WrongAnswer("online_softmax", "online_softmax: the check's reference assigned", '''
+online_softmax = check._softmax
+''', "online_softmax called autograder.checks.efficient_attention._softmax, the course's own code"),
+    WrongAnswer("blockwise_attention", "blockwise_attention: calls F.scaled_dot_product_attention", '''
+def blockwise_attention(q, k, v, block_size, causal=False):
+    return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+''', "blockwise_attention called F.scaled_dot_product_attention, which this exercise asks you to build yourself"),
+    WrongAnswer("blockwise_attention", "blockwise_attention: calls the imported attention", '''
+def blockwise_attention(q, k, v, block_size, causal=False):
+    mask = causal_mask(q.shape[-2]) if causal else None
+    return attention(q, k, v, mask)[0]
+''', "blockwise_attention called autograder.blocks.attention, the course's own code"),
+    WrongAnswer("decode_step", "decode_step: calls the check's reference", '''
+def decode_step(x_t, k_cache, v_cache, w_q, w_k, w_v):
+    return check._step(x_t, k_cache, v_cache, w_q, w_k, w_v)
+''', "decode_step called autograder.checks.efficient_attention._step, the course's own code"),
+]

@@ -259,3 +259,50 @@ WORKED_EXAMPLES = {
     "kv_bytes_gqa": 327680,
     "sliding_window_mask(6, 3).sum()": 15,
 }
+
+# Forbidden calls (issue 16): the course's own code, and the built-ins an exercise asks the learner to
+# rebuild, lose the exercise's marks with a message naming the call.
+WRONG_ANSWERS += [
+    WrongAnswer("rope", "rope: the check's reference assigned", '''
+rope = check._rope
+''', "rope called autograder.checks.modern_attention._rope, the course's own code"),
+    WrongAnswer("rope_attention", "rope_attention: calls the check's reference", '''
+def rope_attention(x, w_q, w_k, w_v, mask=None):
+    return check._rope_attention(x, w_q, w_k, w_v, mask)
+''', "rope_attention called autograder.checks.modern_attention._rope_attention, the course's own code"),
+    WrongAnswer("sliding_window_mask", "sliding_window_mask: calls the check's reference", '''
+def sliding_window_mask(n, window):
+    return check._window(n, window)
+''', "sliding_window_mask called autograder.checks.modern_attention._window, the course's own code"),
+    WrongAnswer("rms_norm", "rms_norm: calls F.rms_norm", '''
+def rms_norm(x, weight, eps=1e-6):
+    return F.rms_norm(x, x.shape[-1:], weight, eps)
+''', "rms_norm called F.rms_norm, which this exercise asks you to build yourself"),
+    WrongAnswer("rms_norm", "rms_norm: calls torch.rms_norm", '''
+def rms_norm(x, weight, eps=1e-6):
+    return torch.rms_norm(x, x.shape[-1:], weight, eps)
+''', "rms_norm called torch.rms_norm, which this exercise asks you to build yourself"),
+    WrongAnswer("swiglu", "swiglu: the check's reference assigned", '''
+swiglu = check._swiglu
+''', "swiglu called autograder.checks.modern_attention._swiglu, the course's own code"),
+    WrongAnswer("GroupedQueryAttention", "GroupedQueryAttention: F.scaled_dot_product_attention(enable_gqa=True)", '''
+class GroupedQueryAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, num_kv_heads):
+        super().__init__()
+        self.num_heads, self.num_kv_heads = num_heads, num_kv_heads
+        d_head = embed_dim // num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim, bias=False)
+        self.w_k = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
+        self.w_v = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
+        self.w_o = nn.Linear(embed_dim, embed_dim, bias=False)
+
+    def forward(self, x, mask=None, positions=None):
+        q = split_heads(self.w_q(x), self.num_heads)
+        k = split_heads(self.w_k(x), self.num_kv_heads)
+        v = split_heads(self.w_v(x), self.num_kv_heads)
+        if positions is not None:
+            q, k = rope(q, positions), rope(k, positions)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True).nan_to_num(0.0)
+        return self.w_o(merge_heads(out))
+''', "called F.scaled_dot_product_attention, which this exercise asks you to build yourself"),
+]
