@@ -61,6 +61,16 @@ def _loss(logits, tokens, *, shift="right", kind="logits", reduction="mean", uni
     return loss * unit
 
 
+def _confidently_wrong():
+    """Logits of +-60 where the first guess gives the right token -60 and another +60: its softmax
+    probability, e^-120, is 0 in float32."""
+    tokens = _tokens(2, 5, vocab=7, seed=807)  # (b, n)
+    logits = 60 * torch.tanh(randn(2, 5, 7, seed=806))  # (b, n, V)
+    right = int(tokens[0, 1])
+    logits[0, 0, right], logits[0, 0, (right + 1) % 7] = -60.0, 60.0
+    return logits, tokens
+
+
 def next_token_loss(fn, hidden=False):
     example_tokens = torch.tensor([[0, 1, 2, 1]])  # (1, 4)
     example_logits = torch.tensor([[[0.0, 2.0, 0.0], [0.0, 0.0, 2.0], [0.0, 2.0, 0.0], [0.0, 0.0, 5.0]]])
@@ -76,8 +86,8 @@ def next_token_loss(fn, hidden=False):
                  (randn(3, 7, 6, seed=802), _tokens(3, 7, vocab=6, seed=803))),
             Case("sequences of 2 tokens: a single target each",
                  (randn(4, 2, 5, seed=804), _tokens(4, 2, vocab=5, seed=805))),
-            Case("large logits (up to +-60), as a confident model gives",
-                 (60 * torch.tanh(randn(2, 5, 7, seed=806)), _tokens(2, 5, vocab=7, seed=807))),
+            Case("large logits (up to +-60): a confident model, confidently wrong at the first position",
+                 _confidently_wrong()),
             Case("a vocabulary of 40 and sequences of 9",
                  (randn(2, 9, 40, seed=808), _tokens(2, 9, vocab=40, seed=809))),
         ]
