@@ -262,7 +262,7 @@ def _probabilities(logits, temperature=1.0, top_k=None, *, where="logits", top="
     return _softmax(logits, -1)  # (R, V)
 
 
-_DRAWS = 20000
+_DRAWS = 5000
 
 
 def _frequencies(fn, logits, temperature, top_k, seed):
@@ -368,7 +368,7 @@ def sample_next(fn, hidden=False):
         Mistake("torch.multinomial needs probabilities (non-negative weights), not raw logits: apply "
                 "torch.softmax(logits / temperature, dim=-1) first", raw_logits),
     ]
-    check("sample_next", learner, reference, cases, mistakes, atol=0.02, rtol=0.0)
+    check("sample_next", learner, reference, cases, mistakes, atol=0.035, rtol=0.0)
 
 
 # ---------------------------------------------------------------- one decoding step with a KV cache
@@ -434,13 +434,13 @@ def cached_step(fn, hidden=False):
              (small, _tokens(2, 7, vocab=9, seed=882), "run")),
     ]
     if hidden:
-        deep = model_of(11, 12, 24, 4, 3, 883)
+        deep = model_of(11, 9, 24, 4, 3, 883)
         short = model_of(6, 8, 8, 1, 1, 884)
         cases = [
             Case("caches that already hold 5 tokens, a batch of 3, 3 blocks of 4 heads: the logits and the "
                  "caches", (deep, _tokens(3, 6, vocab=11, seed=885), "prefilled")),
-            Case("12 tokens (max_len) fed one at a time, 3 blocks of 4 heads",
-                 (deep, _tokens(1, 12, vocab=11, seed=886), "run")),
+            Case("9 tokens (max_len) fed one at a time, 3 blocks of 4 heads",
+                 (deep, _tokens(1, 9, vocab=11, seed=886), "run")),
             Case("1 block of 1 head: the last position of the table (7 cached tokens, max_len 8)",
                  (short, _tokens(2, 8, vocab=6, seed=887), "prefilled")),
         ]

@@ -58,9 +58,12 @@ def warm_up(assignments=()) -> None:
 
     torch.set_num_threads(1)
     assignments = list(assignments)
-    if sum(_uses([a], "FlopCounterMode") for a in assignments) > 1:  # first use imports torch._dynamo: 1-2 s
+    # The first FlopCounterMode, and the first optimiser (torch.optim wraps its methods with
+    # torch._dynamo.disable), import torch._dynamo: 1-2 s
+    if sum(_uses([a], "FlopCounterMode") or _uses([a], "torch.optim") for a in assignments) > 1:
         with torch.utils.flop_counter.FlopCounterMode(display=False):
             torch.ones(1, 1) @ torch.ones(1, 1)
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     if len(assignments) > 1:
         _first_figure(matplotlib.pyplot)
     warnings.filterwarnings("ignore", message=".*non-interactive.*")
