@@ -159,7 +159,7 @@ def cached_step(model, new_token, caches):
     WrongAnswer("cached_step", "old caches returned", _edit(
         _STEP, "    return model.head(model.norm(x)), grown", "    return model.head(model.norm(x)), caches"),
         "you returned the caches you were given"),
-    WrongAnswer("cached_step", "final norm missing", _edit(
+    WrongAnswer("cached_step", "cached step without the final norm", _edit(
         _STEP, "return model.head(model.norm(x)), grown", "return model.head(x), grown"),
         "the final layer norm is missing"),
 ]
