@@ -101,8 +101,8 @@ def next_token_loss(logits, tokens):
         _GPT, "return self.head(self.norm(x))", "return torch.softmax(self.head(self.norm(x)), dim=-1)"),
         "you returned probabilities"),
     WrongAnswer("TinyGPT", "blocks not chained", _edit(
-        _GPT, "        for block in self.blocks:\n            x = block(x, mask)\n        return self.head(self.norm(x))",
-        "        for block in self.blocks:\n            out = block(x, mask)\n        return self.head(self.norm(out))"),
+        _GPT, "            x = block(x, mask)\n        return self.head(self.norm(x))",
+        "            out = block(x, mask)\n        return self.head(self.norm(out))"),
         "every block got the embeddings"),
     # sample_next
     WrongAnswer("sample_next", "temperature after the softmax", '''
