@@ -119,3 +119,31 @@ def sinusoidal_encoding(num_positions, dim):
     table[:, 0::2] = torch.sin(angles)  # (n, d_model / 2)
     table[:, 1::2] = torch.cos(angles[:, : dim // 2])  # (n, d_model / 2)
     return table
+
+
+class GPTBlock(nn.Module):
+    """Notebook 06's pre-LN encoder block (exercise 2, `norm_first=True`, no dropout), used with
+    a causal mask: the block of a decoder-only (GPT-style) model, as notebook 08 stacks it.
+
+    x = x + self_attn(norm1(x)), then x = x + linear2(relu(linear1(norm2(x)))).
+    forward(x (b, n, d_model), mask bool broadcastable to (b, h, n, n), True = may attend)
+    -> (b, n, d_model). `self_attn` is a MultiHeadAttention, so `self_attn.last_weights` holds the
+    attention weights (b, h, n, n) of the last call.
+    """
+
+    def __init__(self, d_model, num_heads, d_ff):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(d_model)
+        self.self_attn = MultiHeadAttention(d_model, num_heads)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.linear1 = nn.Linear(d_model, d_ff)  # d_model -> d_ff
+        self.linear2 = nn.Linear(d_ff, d_model)  # d_ff -> d_model
+
+    def feed_forward(self, x):
+        """The position-wise network: (..., d_model) -> (..., d_model)."""
+        return self.linear2(torch.relu(self.linear1(x)))  # (..., d_model)
+
+    def forward(self, x, mask=None):
+        h = self.norm1(x)  # (b, n, d_model)
+        x = x + self.self_attn(h, h, h, mask)  # (b, n, d_model)
+        return x + self.feed_forward(self.norm2(x))  # (b, n, d_model)

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from autograder.blocks import (
+    GPTBlock,
     MultiHeadAttention,
     attention,
     causal_mask,
@@ -240,3 +241,24 @@ def test_sinusoidal_encoding_matches_the_formula(n, d_model):
     assert table.dtype == torch.float32 and table.shape == (n, d_model)
     # float32 angles up to ~400 rad carry an absolute error of ~1e-5, so do the sines and cosines
     torch.testing.assert_close(table.double(), formula(n, d_model), atol=1e-4, rtol=0)
+
+
+# ---------------------------------------------------------------- decoder block (notebook 08)
+def test_gpt_block_is_a_pre_ln_encoder_layer_with_a_causal_mask():
+    torch.manual_seed(0)
+    block = GPTBlock(16, 4, 40).eval()
+    layer = nn.TransformerEncoderLayer(16, 4, dim_feedforward=40, dropout=0.0, norm_first=True,
+                                       batch_first=True).eval()
+    with torch.no_grad():
+        attn = block.self_attn
+        layer.self_attn.in_proj_weight.copy_(torch.cat([attn.w_q.weight, attn.w_k.weight, attn.w_v.weight]))
+        layer.self_attn.in_proj_bias.copy_(torch.cat([attn.w_q.bias, attn.w_k.bias, attn.w_v.bias]))
+        layer.self_attn.out_proj.load_state_dict(attn.w_o.state_dict())
+        for name in ("norm1", "norm2", "linear1", "linear2"):
+            getattr(layer, name).load_state_dict(getattr(block, name).state_dict())
+        x = randn(2, 7, 16, seed=80)
+        ours = block(x, causal_mask(7))
+        theirs = layer(x, src_mask=~causal_mask(7))  # PyTorch: True = may NOT attend
+    assert torch.allclose(ours, theirs, **TOLERANCE)
+    assert block.self_attn.last_weights.shape == (2, 4, 7, 7)
+    assert torch.all(block.self_attn.last_weights[..., 0, 1:] == 0)

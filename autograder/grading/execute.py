@@ -63,7 +63,7 @@ def warm_up(assignments=()) -> None:
     assignments = list(assignments)
     # The first optimizer step and the first FlopCounterMode import torch._dynamo (1-3 s); the
     # first nn.TransformerEncoderLayer call takes its fast path's set-up (about 0.5 s).
-    if sum(_uses([a], "FlopCounterMode") or _uses([a], "optim.") for a in assignments) > 1:
+    if sum(_uses([a], "FlopCounterMode") or _uses([a], "optim") for a in assignments) > 1:
         _first_training_step(torch)
         with torch.utils.flop_counter.FlopCounterMode(display=False):
             torch.ones(1, 1) @ torch.ones(1, 1)

@@ -109,7 +109,7 @@ WRONG_ANSWERS += [
     WrongAnswer("cosine_similarity_matrix", "F.cosine_similarity row by row", '''
 def cosine_similarity_matrix(A, B):
     return torch.nn.functional.cosine_similarity(A, B, dim=-1)
-''', "pairs row i of A with row i of B only"),
+''', "cosine_similarity_matrix called F.cosine_similarity"),  # the forbidden call is named first
     WrongAnswer("stable_softmax", "max without keepdim", '''
 def stable_softmax(x, dim=-1):
     e = torch.exp(x - x.max(dim=dim).values)
@@ -143,10 +143,6 @@ def cosine_similarity(a, b):
     CorrectAnswer("cosine_similarity", "square roots of self dot products", '''
 def cosine_similarity(a, b):
     return torch.dot(a, b) / torch.sqrt(torch.dot(a, a) * torch.dot(b, b))
-'''),
-    CorrectAnswer("cosine_similarity", "F.cosine_similarity", '''
-def cosine_similarity(a, b):
-    return torch.nn.functional.cosine_similarity(a, b, dim=0)
 '''),
     CorrectAnswer("scaled_dot_product", "len and ** 0.5", '''
 def scaled_dot_product(a, b):
