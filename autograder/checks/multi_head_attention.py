@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .. import blocks
+from .cascade import earlier_mistake
 from .core import Case, ExerciseFailed, Mistake, build, check, learner_facing, randn, require, require_linear
 
 # Bound once, before any learner code runs.
@@ -290,6 +291,8 @@ def multi_head_attention(cls, hidden=False):
                 "the mask is False (~mask) with -inf (torch.nn.MultiheadAttention's boolean masks mean "
                 "the opposite)")
     mistakes = [
+        *earlier_mistake(cls, "split_heads", split_heads, "exercise 1", lambda fn: variant(split=fn)),
+        *earlier_mistake(cls, "merge_heads", merge_heads, "exercise 2", lambda fn: variant(merge=fn)),
         Mistake("you did not scale the scores: divide q @ k^T by sqrt(d_head)", variant(scale="none")),
         Mistake("you scaled by sqrt(embed_dim); each head's dot products have only d_head = "
                 "embed_dim / num_heads terms, so divide by sqrt(d_head)", variant(scale="d_model")),
