@@ -16,11 +16,15 @@ weights, and known mistakes are re-computed from the same weights.
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..blocks import MultiHeadAttention, attention, causal_mask, merge_heads, split_heads
+from .cascade import _diagnosis, earlier_mistake
 from .core import Case, ExerciseFailed, Mistake, build, check, generator, isolated, learner_facing, randn, require
 
 _sdpa = F.scaled_dot_product_attention  # bound before any learner code runs
@@ -114,10 +118,15 @@ def rope(fn, hidden=False):
 
 
 # ---------------------------------------------------------------- attention with RoPE
-def _rope_attention(x, w_q, w_k, w_v, mask=None, *, where="qk", before=False, scaled=True, pairing="interleaved"):
-    """One head of self-attention with RoPE on the queries and keys (positions 0..n-1)."""
+def _rope_attention(x, w_q, w_k, w_v, mask=None, *, where="qk", before=False, scaled=True, pairing="interleaved",
+                    rotate=None):
+    """One head of self-attention with RoPE on the queries and keys (positions 0..n-1); `rotate`
+    replaces the reference rope (the learner's own, to name a failure caused by exercise 1)."""
     positions = torch.arange(x.shape[-2])
-    rot = lambda t: _rope(t, positions, pairing=pairing)  # noqa: E731
+    if rotate is None:
+        rot = lambda t: _rope(t, positions, pairing=pairing)  # noqa: E731
+    else:
+        rot = lambda t: rotate(t, positions)  # noqa: E731
     if before:
         xr = rot(x)
         q, k, v = xr @ w_q, xr @ w_k, x @ w_v
@@ -152,6 +161,7 @@ def rope_attention(fn, hidden=False):
         return lambda x, w_q, w_k, w_v, mask=None: _rope_attention(x, w_q, w_k, w_v, mask, **how)
 
     mistakes = [
+        *earlier_mistake(fn, "rope", rope, "exercise 1", lambda r: variant(rotate=r)),
         Mistake("you rotated the values too: RoPE rotates only the queries and the keys, whose dot "
                 "product is the score; the values carry content and stay as they are", variant(where="qkv")),
         Mistake("you rotated x before the projections (rope(x) @ w_q); rotate after them: "
@@ -173,14 +183,15 @@ def rope_attention(fn, hidden=False):
 
 # ---------------------------------------------------------------- grouped-query attention
 def _gqa(module, x, mask, positions, *, num_heads, num_kv_heads, mapping="interleave", rot="heads",
-         use_mask=True):
-    """Grouped-query attention computed from the weights of a module; switches reproduce mistakes."""
+         use_mask=True, rotate=_rope):
+    """Grouped-query attention computed from the weights of a module; switches reproduce mistakes
+    (`rotate`: the learner's own rope, to name a failure caused by exercise 1)."""
     q = split_heads(module.w_q(x), num_heads)  # (b, h, n, d_head)
     k = split_heads(module.w_k(x), num_kv_heads)  # (b, kv, n, d_head)
     v = split_heads(module.w_v(x), num_kv_heads)  # (b, kv, n, d_head)
     if positions is not None:
         if rot == "heads":
-            q, k = _rope(q, positions), _rope(k, positions)
+            q, k = rotate(q, positions), rotate(k, positions)
         elif rot == "values":
             q, k, v = _rope(q, positions), _rope(k, positions), _rope(v, positions)
         elif rot == "whole":  # rotated the (b, n, embed) projections before splitting heads
@@ -289,6 +300,7 @@ def grouped_query_attention(cls, hidden=False):
             module, x, mask, positions, num_heads=num_heads, num_kv_heads=num_kv_heads, **how)
 
     mistakes = [
+        *earlier_mistake(cls, "rope", rope, "exercise 1", lambda r: variant(rotate=r)),
         Mistake("your query heads read the wrong key/value heads: k.repeat(1, group, 1, 1) tiles the "
                 "heads (query head j reads kv head j % num_kv_heads); the groups are consecutive, query "
                 "head j reads kv head j // group: k.repeat_interleave(group, dim=1)", variant(mapping="tile")),
@@ -555,8 +567,14 @@ def _build_block(cls, d_model, heads, kv, d_ff, seed, eps=1e-6):
         except Exception:
             right = False
     if not right:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                grouped_query_attention(type(attn), hidden=True)
+            said = ""
+        except ExerciseFailed as failure:
+            said = f" (its own test says: {_diagnosis(failure)})"
         raise ExerciseFailed(f"{call}: self.attn (your GroupedQueryAttention) does not compute grouped-query "
-                             "attention with RoPE correctly; fix the GroupedQueryAttention exercise first")
+                             f"attention with RoPE correctly; fix the GroupedQueryAttention exercise first{said}")
     return block
 
 
