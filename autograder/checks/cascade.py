@@ -18,7 +18,7 @@ from typing import Any
 from .core import ExerciseFailed, Mistake
 
 
-def _diagnosis(failure: ExerciseFailed) -> str:
+def diagnosis(failure: ExerciseFailed) -> str:
     """The most telling line of a failure message: its "Likely mistake", else what went wrong."""
     lines = [line.strip() for line in str(failure).splitlines() if line.strip()]
     for line in lines:
@@ -49,7 +49,7 @@ def earlier_mistake(owner: Any, name: str, check_fn: Callable, exercise: str,
     except NotImplementedError:
         said = f"{name} is not written yet"
     except ExerciseFailed as failure:
-        said = _diagnosis(failure)
+        said = diagnosis(failure)
     else:
         return []
     hint = (f"the cause is in {exercise}: this code calls your {name}, which fails its own test "

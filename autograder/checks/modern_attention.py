@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..blocks import MultiHeadAttention, attention, causal_mask, merge_heads, split_heads
-from .cascade import _diagnosis, earlier_mistake
+from .cascade import diagnosis, earlier_mistake
 from .core import Case, ExerciseFailed, Mistake, build, check, generator, isolated, learner_facing, randn, require
 
 _sdpa = F.scaled_dot_product_attention  # bound before any learner code runs
@@ -572,7 +572,7 @@ def _build_block(cls, d_model, heads, kv, d_ff, seed, eps=1e-6):
                 grouped_query_attention(type(attn), hidden=True)
             said = ""
         except ExerciseFailed as failure:
-            said = f" (its own test says: {_diagnosis(failure)})"
+            said = f" (its own test says: {diagnosis(failure)})"
         raise ExerciseFailed(f"{call}: self.attn (your GroupedQueryAttention) does not compute grouped-query "
                              f"attention with RoPE correctly; fix the GroupedQueryAttention exercise first{said}")
     return block
