@@ -55,3 +55,30 @@ def earlier_mistake(owner: Any, name: str, check_fn: Callable, exercise: str,
     hint = (f"the cause is in {exercise}: this code calls your {name}, which fails its own test "
             f"({said}). Fix {name} first, then run this test again")
     return [Mistake(hint, compute(fn))]
+
+
+def gives_random_output(fn: Callable, *args: Any) -> bool:
+    """Does fn(*args) give different results when torch's global generator is in two different
+    states? (Dropout that .eval() cannot switch off, F.dropout's `training` defaulting to True.)
+    Both runs are `isolated`, so the notebook's random state is untouched."""
+    from .core import isolated, problem_with
+
+    runs = []
+    for seed in (1, 2):
+        with isolated(seed):
+            try:
+                value = fn(*args)
+            except Exception:
+                return False
+        runs.append(value.detach() if hasattr(value, "detach") else value)
+    try:
+        return problem_with(runs[0], runs[1]) is not None
+    except TypeError:
+        return False
+
+
+RANDOM_HINT = ("it gives a different result each time on the same input, in eval mode: something random "
+               "runs, dropout most likely (as in the Annotated Transformer). F.dropout(x, p) is always on "
+               "unless you pass training=self.training, and .eval() cannot switch it off. This exercise has "
+               "no dropout: leave it out, or make it an nn.Dropout attribute of the module, which .eval() "
+               "switches off")
