@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..blocks import MultiHeadAttention, attention, causal_mask, merge_heads, split_heads
-from .cascade import diagnosis, earlier_mistake
+from .cascade import RANDOM_HINT, diagnosis, earlier_mistake, gives_random_output
 from .core import Case, ExerciseFailed, Mistake, build, check, generator, isolated, learner_facing, randn, require
 
 _sdpa = F.scaled_dot_product_attention  # bound before any learner code runs
@@ -119,7 +119,7 @@ def rope(fn, hidden=False):
 
 # ---------------------------------------------------------------- attention with RoPE
 def _rope_attention(x, w_q, w_k, w_v, mask=None, *, where="qk", before=False, scaled=True, pairing="interleaved",
-                    rotate=None):
+                    rotate=None, keys_T=False):
     """One head of self-attention with RoPE on the queries and keys (positions 0..n-1); `rotate`
     replaces the reference rope (the learner's own, to name a failure caused by exercise 1)."""
     positions = torch.arange(x.shape[-2])
@@ -142,6 +142,11 @@ def _rope_attention(x, w_q, w_k, w_v, mask=None, *, where="qk", before=False, sc
             v = rot(v)
     if not scaled:
         q = q * q.shape[-1] ** 0.5  # undoes attention's 1 / sqrt(d_k)
+    if keys_T:  # k.T reverses every axis (permute does it without .T's deprecation warning)
+        scores = q @ k.permute(*reversed(range(k.dim()))) / q.shape[-1] ** 0.5
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return torch.softmax(scores, dim=-1) @ v
     return attention(q, k, v, mask)[0]
 
 
@@ -175,6 +180,8 @@ def rope_attention(fn, hidden=False):
         Mistake("you rotated only the keys: rotate the queries as well", variant(where="k")),
         Mistake("you did not rotate anything: apply rope to q and k", variant(where="")),
         Mistake("you did not scale the scores by 1 / sqrt(d_k)", variant(scaled=False)),
+        Mistake("you transposed the keys with .T: on a batch (batch, n, d_k) .T reverses all three axes; "
+                "swap only the last two, k.transpose(-2, -1)", variant(keys_T=True)),
         Mistake("you ignored the mask: pass it on to the attention", lambda x, w_q, w_k, w_v, mask=None:
                 _rope_attention(x, w_q, w_k, w_v, None)),
     ]
@@ -183,7 +190,7 @@ def rope_attention(fn, hidden=False):
 
 # ---------------------------------------------------------------- grouped-query attention
 def _gqa(module, x, mask, positions, *, num_heads, num_kv_heads, mapping="interleave", rot="heads",
-         use_mask=True, rotate=_rope):
+         use_mask=True, rotate=_rope, scale="d_head"):
     """Grouped-query attention computed from the weights of a module; switches reproduce mistakes
     (`rotate`: the learner's own rope, to name a failure caused by exercise 1)."""
     q = split_heads(module.w_q(x), num_heads)  # (b, h, n, d_head)
@@ -205,6 +212,8 @@ def _gqa(module, x, mask, positions, *, num_heads, num_kv_heads, mapping="interl
         k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)  # (b, h, n, d_head)
     else:  # tiled: query head j reads kv head j % num_kv_heads
         k, v = k.repeat(1, group, 1, 1), v.repeat(1, group, 1, 1)
+    if scale == "d_model":  # scores divided by sqrt(embed_dim) instead of sqrt(d_head)
+        q = q * (q.shape[-1] / x.shape[-1]) ** 0.5
     out = attention(q, k, v, mask if use_mask else None)[0]  # (b, h, n, d_head)
     return module.w_o(merge_heads(out))  # (b, n, embed)
 
@@ -313,7 +322,11 @@ def grouped_query_attention(cls, hidden=False):
         Mistake("you ignored `positions`: when it is given, rotate each head's queries and keys with "
                 "rope(q, positions) and rope(k, positions)", variant(rot="none")),
         Mistake("you ignored the mask: pass it on to the attention", variant(use_mask=False)),
+        Mistake("you scaled the scores by sqrt(embed_dim); each head's dot products have d_head = "
+                "embed_dim / num_heads terms, so divide by sqrt(d_head)", variant(scale="d_model")),
     ]
+    if gives_random_output(learner, *cases[0].args):
+        raise ExerciseFailed(f"{name} is not right on the input: {cases[0].label}.\n  Likely mistake: {RANDOM_HINT}")
     check(name, learner, _gqa_reference, cases, mistakes)
 
 
@@ -435,6 +448,15 @@ def rms_norm(fn, hidden=False):
         Mistake("you divided by the standard deviation (x.std()); RMSNorm uses the root mean square "
                 "sqrt(mean(x^2) + eps), with no mean subtracted anywhere",
                 lambda x, w, eps=1e-6: x / (x.std(-1, keepdim=True) + eps) * w),
+        Mistake("you normalised over the wrong axis: the mean of the squares is taken over each token's "
+                "features, the last axis: mean(x * x, dim=-1, keepdim=True)",
+                lambda x, w, eps=1e-6: x / torch.sqrt((x * x).mean(0, keepdim=True) + eps) * w),
+        Mistake("you normalised over the wrong axis: the mean of the squares is taken over each token's "
+                "features, the last axis: mean(x * x, dim=-1, keepdim=True)",
+                lambda x, w, eps=1e-6: x / torch.sqrt((x * x).mean(-2, keepdim=True) + eps) * w),
+        Mistake("you normalised over the wrong axis: the mean of the squares is taken over each token's "
+                "features, the last axis: mean(x * x, dim=-1, keepdim=True)",
+                lambda x, w, eps=1e-6: x / torch.sqrt((x * x).mean() + eps) * w),
         Mistake("you divided by the mean square; take its square root: x / sqrt(mean(x^2) + eps)",
                 lambda x, w, eps=1e-6: x / (ms(x) + eps) * w),
         Mistake("you forgot the weight: multiply the normalised x by weight",

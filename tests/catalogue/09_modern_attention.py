@@ -110,6 +110,16 @@ def rope_attention(x, w_q, w_k, w_v, mask=None):
     WrongAnswer("rope_attention", "mask dropped", _edit(
         _ROPE_ATTENTION, "scaled_dot_product_attention(q, k, v, mask)", "scaled_dot_product_attention(q, k, v)"),
         "you ignored the mask"),
+    WrongAnswer("rope_attention", ".T on the batched keys", '''
+def rope_attention(x, w_q, w_k, w_v, mask=None):
+    positions = torch.arange(x.shape[-2])
+    q = rope(x @ w_q, positions)
+    k = rope(x @ w_k, positions)
+    scores = q @ k.T / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ (x @ w_v)
+''', "reverses all three axes"),
     # GroupedQueryAttention
     WrongAnswer("GroupedQueryAttention", "repeat instead of repeat_interleave", _edit(_edit(
         _GQA, "k = k.repeat_interleave(group, dim=1)", "k = k.repeat(1, group, 1, 1)"),
@@ -163,6 +173,35 @@ class GroupedQueryAttention(nn.Module):
         "        group"), "before splitting it into heads"),
     WrongAnswer("GroupedQueryAttention", "RoPE positions ignored by the attention", _edit(
         _GQA, "if positions is not None:", "if False:"), "you ignored `positions`"),
+    WrongAnswer("GroupedQueryAttention", "scaled by sqrt(embed_dim)", '''
+class GroupedQueryAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, num_kv_heads):
+        super().__init__()
+        self.num_heads, self.num_kv_heads = num_heads, num_kv_heads
+        d_head = embed_dim // num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim, bias=False)
+        self.w_k = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
+        self.w_v = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
+        self.w_o = nn.Linear(embed_dim, embed_dim, bias=False)
+
+    def forward(self, x, mask=None, positions=None):
+        q = split_heads(self.w_q(x), self.num_heads)
+        k = split_heads(self.w_k(x), self.num_kv_heads)
+        v = split_heads(self.w_v(x), self.num_kv_heads)
+        if positions is not None:
+            q, k = rope(q, positions), rope(k, positions)
+        group = self.num_heads // self.num_kv_heads
+        k = k.repeat_interleave(group, dim=1)
+        v = v.repeat_interleave(group, dim=1)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(x.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return self.w_o(merge_heads(torch.softmax(scores, dim=-1) @ v))
+''', "you scaled the scores by sqrt(embed_dim)"),
+    WrongAnswer("GroupedQueryAttention", "F.dropout on the output (always on)", _edit(
+        _GQA, "return self.w_o(merge_heads(scaled_dot_product_attention(q, k, v, mask)))",
+        "return F.dropout(self.w_o(merge_heads(scaled_dot_product_attention(q, k, v, mask))), p=0.1)"),
+        "dropout most likely"),
     # sliding_window_mask
     WrongAnswer("sliding_window_mask", "off by one (window + 1 keys)", '''
 def sliding_window_mask(n, window):
@@ -211,6 +250,10 @@ def rms_norm(x, weight, eps=1e-6):
 def rms_norm(x, weight, eps=1e-6):
     return x / ((x ** 2).mean(-1, keepdim=True) + eps) * weight
 ''', "divided by the mean square"),
+    WrongAnswer("rms_norm", "mean over the wrong axis (dim=0)", '''
+def rms_norm(x, weight, eps=1e-6):
+    return x / torch.sqrt((x * x).mean(dim=0, keepdim=True) + eps) * weight
+''', "you normalised over the wrong axis"),
     # swiglu
     WrongAnswer("swiglu", "gate on the wrong branch", '''
 def swiglu(x, w_gate, w_up, w_down):
