@@ -346,6 +346,14 @@ def decode_step(x_t, k_cache, v_cache, w_q, w_k, w_v):
     out = scaled_dot_product_attention(x_t @ w_q, k_cache @ w_k, v_cache @ w_v)
     return out, k_cache, v_cache
 ''', "you stored the token's input x_t in the caches"),
+    WrongAnswer("decode_step", ".T on the batched cache", '''
+def decode_step(x_t, k_cache, v_cache, w_q, w_k, w_v):
+    q_t = x_t @ w_q
+    k_cache = torch.cat([k_cache, x_t @ w_k], dim=1)
+    v_cache = torch.cat([v_cache, x_t @ w_v], dim=1)
+    weights = torch.softmax(q_t @ k_cache.T / math.sqrt(q_t.shape[-1]), dim=-1)
+    return weights @ v_cache, k_cache, v_cache
+''', "reverses all three axes"),
     WrongAnswer("decode_step", "full causal mask on one query", '''
 def decode_step(x_t, k_cache, v_cache, w_q, w_k, w_v):
     k_cache = torch.cat([k_cache, x_t @ w_k], dim=1)
