@@ -266,7 +266,7 @@ class MultiHeadAttention(nn.Module):
         return self.w_o(merge_heads(out))
 ''', "has no bias"),
     # the idioms of well-known implementations that this course's contract does not allow
-    WrongAnswer("merge_heads", "view without the transpose", '''
+    WrongAnswer("merge_heads", "merge: view without the transpose", '''
 def merge_heads(x):
     batch, heads, seq, d_head = x.shape
     return x.view(batch, seq, heads * d_head)
