@@ -10,8 +10,6 @@ copies of exactly those weights. Known mistakes are re-computed from the same we
 
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass
 
 import torch
@@ -19,7 +17,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..blocks import attention, causal_mask, merge_heads, sinusoidal_encoding, split_heads
-from .cascade import diagnosis
 from .core import (
     Case,
     ExerciseFailed,
@@ -539,40 +536,6 @@ def reversal_transformer(cls, hidden=False):
                 "x = block(x)", wrong(blocks="unchained")),
     ]
     check(name, lambda model, tokens, spec: model(tokens), _model, cases, mistakes)
-
-
-# ---------------------------------------------------------------- the capstone's training
-def training(run, full_run, model_cls, block_cls):
-    """The training test: at least 99 % of held-out tokens right after the full run, or the held-out
-    loss below half its start after the short graded run. A failure names its likely cause: the
-    first of the model's own tests (EncoderBlock, then ReversalTransformer) that fails."""
-    __tracebackhide__ = True
-    if full_run:
-        passed = run["accuracy"] >= 0.99
-        what = (f"after the full training, {run['accuracy']:.2%} of the held-out tokens are right; at least "
-                "99% must be")
-    else:
-        passed = run["end_loss"] < 0.5 * run["start_loss"]
-        what = (f"after the short training, the held-out loss went from {run['start_loss']:.3f} to "
-                f"{run['end_loss']:.3f}; it must fall below half")
-    if passed:
-        print("✔ training: the model learned to reverse")
-        return
-    hint = ("the model's own tests pass, so look at the training itself: were the cells above changed, or "
-            "does forward keep something (dropout, a softmax) that training and evaluation treat differently?")
-    for exercise, check_fn, cls in (("EncoderBlock", encoder_block, block_cls),
-                                    ("ReversalTransformer", reversal_transformer, model_cls)):
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                check_fn(cls, hidden=True)
-        except NotImplementedError:
-            hint = f"the cause is in {exercise}: it is not written yet"
-            break
-        except ExerciseFailed as failure:
-            hint = (f"the cause is in {exercise}, which fails its own test ({diagnosis(failure)}). Fix it "
-                    "first, then train again")
-            break
-    raise ExerciseFailed(f"training failed: {what}.\n  Likely mistake: {hint}")
 
 
 learner_facing(globals())
