@@ -362,7 +362,7 @@ def blockwise_attention(fn, hidden=False):
 
 # ---------------------------------------------------------------- decode_step
 def _step(x_t, k_cache, v_cache, w_q, w_k, w_v, *, axis=-2, attend_first=False, update=True,
-          cache_inputs=False, full_mask=False, scaled=True, swap=False):
+          cache_inputs=False, full_mask=False, scaled=True, swap=False, keys_T=False):
     """One cached decoding step, with switches that reproduce the classic mistakes."""
     q, k, v = x_t @ w_q, x_t @ w_k, x_t @ w_v
     new_k = torch.cat([k_cache, x_t if cache_inputs else k], dim=axis)
@@ -370,6 +370,9 @@ def _step(x_t, k_cache, v_cache, w_q, w_k, w_v, *, axis=-2, attend_first=False, 
     keys, values = (k_cache, v_cache) if attend_first else (new_k, new_v)
     if full_mask:
         out = blocks.scaled_dot_product_attention(q, keys, values, blocks.causal_mask(keys.shape[-2]))
+    elif keys_T:  # keys.T reverses every axis (permute does it without .T's deprecation warning)
+        scores = q @ keys.permute(*reversed(range(keys.dim()))) / q.shape[-1] ** 0.5
+        out = torch.softmax(scores, dim=-1) @ values
     elif scaled:
         out = blocks.scaled_dot_product_attention(q, keys, values)
     else:
@@ -449,6 +452,8 @@ def decode_step(fn, hidden=False):
                 "last position, so it may see every cached token and needs no mask",
                 variant(full_mask=True)),
         Mistake("you did not scale the scores by 1 / sqrt(d_k)", variant(scaled=False)),
+        Mistake("you transposed the cached keys with .T: on a batch (batch, t, d_k) .T reverses all three "
+                "axes; swap only the last two, k_cache.transpose(-2, -1)", variant(keys_T=True)),
         Mistake("you returned the caches in the wrong order: return (output, k_cache, v_cache)",
                 variant(swap=True)),
     ]

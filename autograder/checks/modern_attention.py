@@ -16,12 +16,16 @@ weights, and known mistakes are re-computed from the same weights.
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .. import blocks
 from ..blocks import MultiHeadAttention, attention, causal_mask, merge_heads, split_heads
+from .cascade import RANDOM_HINT, diagnosis, earlier_mistake, gives_random_output
 from .core import Case, ExerciseFailed, Mistake, build, check, generator, isolated, learner_facing, randn, require
 from .forbidden import MULTIHEAD, RMS_NORM, SDPA, forbids
 
@@ -119,10 +123,15 @@ def rope(fn, hidden=False):
 
 
 # ---------------------------------------------------------------- attention with RoPE
-def _rope_attention(x, w_q, w_k, w_v, mask=None, *, where="qk", before=False, scaled=True, pairing="interleaved"):
-    """One head of self-attention with RoPE on the queries and keys (positions 0..n-1)."""
+def _rope_attention(x, w_q, w_k, w_v, mask=None, *, where="qk", before=False, scaled=True, pairing="interleaved",
+                    rotate=None, keys_T=False):
+    """One head of self-attention with RoPE on the queries and keys (positions 0..n-1); `rotate`
+    replaces the reference rope (the learner's own, to name a failure caused by exercise 1)."""
     positions = torch.arange(x.shape[-2])
-    rot = lambda t: _rope(t, positions, pairing=pairing)  # noqa: E731
+    if rotate is None:
+        rot = lambda t: _rope(t, positions, pairing=pairing)  # noqa: E731
+    else:
+        rot = lambda t: rotate(t, positions)  # noqa: E731
     if before:
         xr = rot(x)
         q, k, v = xr @ w_q, xr @ w_k, x @ w_v
@@ -138,6 +147,11 @@ def _rope_attention(x, w_q, w_k, w_v, mask=None, *, where="qk", before=False, sc
             v = rot(v)
     if not scaled:
         q = q * q.shape[-1] ** 0.5  # undoes attention's 1 / sqrt(d_k)
+    if keys_T:  # k.T reverses every axis (permute does it without .T's deprecation warning)
+        scores = q @ k.permute(*reversed(range(k.dim()))) / q.shape[-1] ** 0.5
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return torch.softmax(scores, dim=-1) @ v
     return attention(q, k, v, mask)[0]
 
 
@@ -158,6 +172,7 @@ def rope_attention(fn, hidden=False):
         return lambda x, w_q, w_k, w_v, mask=None: _rope_attention(x, w_q, w_k, w_v, mask, **how)
 
     mistakes = [
+        *earlier_mistake(fn, "rope", rope, "exercise 1", lambda r: variant(rotate=r)),
         Mistake("you rotated the values too: RoPE rotates only the queries and the keys, whose dot "
                 "product is the score; the values carry content and stay as they are", variant(where="qkv")),
         Mistake("you rotated x before the projections (rope(x) @ w_q); rotate after them: "
@@ -171,6 +186,8 @@ def rope_attention(fn, hidden=False):
         Mistake("you rotated only the keys: rotate the queries as well", variant(where="k")),
         Mistake("you did not rotate anything: apply rope to q and k", variant(where="")),
         Mistake("you did not scale the scores by 1 / sqrt(d_k)", variant(scaled=False)),
+        Mistake("you transposed the keys with .T: on a batch (batch, n, d_k) .T reverses all three axes; "
+                "swap only the last two, k.transpose(-2, -1)", variant(keys_T=True)),
         Mistake("you ignored the mask: pass it on to the attention", lambda x, w_q, w_k, w_v, mask=None:
                 _rope_attention(x, w_q, w_k, w_v, None)),
     ]
@@ -179,14 +196,15 @@ def rope_attention(fn, hidden=False):
 
 # ---------------------------------------------------------------- grouped-query attention
 def _gqa(module, x, mask, positions, *, num_heads, num_kv_heads, mapping="interleave", rot="heads",
-         use_mask=True):
-    """Grouped-query attention computed from the weights of a module; switches reproduce mistakes."""
+         use_mask=True, rotate=_rope, scale="d_head"):
+    """Grouped-query attention computed from the weights of a module; switches reproduce mistakes
+    (`rotate`: the learner's own rope, to name a failure caused by exercise 1)."""
     q = split_heads(module.w_q(x), num_heads)  # (b, h, n, d_head)
     k = split_heads(module.w_k(x), num_kv_heads)  # (b, kv, n, d_head)
     v = split_heads(module.w_v(x), num_kv_heads)  # (b, kv, n, d_head)
     if positions is not None:
         if rot == "heads":
-            q, k = _rope(q, positions), _rope(k, positions)
+            q, k = rotate(q, positions), rotate(k, positions)
         elif rot == "values":
             q, k, v = _rope(q, positions), _rope(k, positions), _rope(v, positions)
         elif rot == "whole":  # rotated the (b, n, embed) projections before splitting heads
@@ -200,6 +218,8 @@ def _gqa(module, x, mask, positions, *, num_heads, num_kv_heads, mapping="interl
         k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)  # (b, h, n, d_head)
     else:  # tiled: query head j reads kv head j % num_kv_heads
         k, v = k.repeat(1, group, 1, 1), v.repeat(1, group, 1, 1)
+    if scale == "d_model":  # scores divided by sqrt(embed_dim) instead of sqrt(d_head)
+        q = q * (q.shape[-1] / x.shape[-1]) ** 0.5
     out = attention(q, k, v, mask if use_mask else None)[0]  # (b, h, n, d_head)
     return module.w_o(merge_heads(out))  # (b, n, embed)
 
@@ -296,6 +316,7 @@ def grouped_query_attention(cls, hidden=False):
             module, x, mask, positions, num_heads=num_heads, num_kv_heads=num_kv_heads, **how)
 
     mistakes = [
+        *earlier_mistake(cls, "rope", rope, "exercise 1", lambda r: variant(rotate=r)),
         Mistake("your query heads read the wrong key/value heads: k.repeat(1, group, 1, 1) tiles the "
                 "heads (query head j reads kv head j % num_kv_heads); the groups are consecutive, query "
                 "head j reads kv head j // group: k.repeat_interleave(group, dim=1)", variant(mapping="tile")),
@@ -308,8 +329,16 @@ def grouped_query_attention(cls, hidden=False):
         Mistake("you ignored `positions`: when it is given, rotate each head's queries and keys with "
                 "rope(q, positions) and rope(k, positions)", variant(rot="none")),
         Mistake("you ignored the mask: pass it on to the attention", variant(use_mask=False)),
+        Mistake("you scaled the scores by sqrt(embed_dim); each head's dot products have d_head = "
+                "embed_dim / num_heads terms, so divide by sqrt(d_head)", variant(scale="d_model")),
     ]
-    check(name, learner, _gqa_reference, cases, mistakes)
+    try:
+        check(name, learner, _gqa_reference, cases, mistakes)
+    except ExerciseFailed:  # only a failing answer pays for the randomness probe
+        if gives_random_output(learner, *cases[0].args):
+            raise ExerciseFailed(f"{name} is not right on the input: {cases[0].label}.\n"
+                                 f"  Likely mistake: {RANDOM_HINT}") from None
+        raise
 
 
 # ---------------------------------------------------------------- sliding window
@@ -431,6 +460,15 @@ def rms_norm(fn, hidden=False):
         Mistake("you divided by the standard deviation (x.std()); RMSNorm uses the root mean square "
                 "sqrt(mean(x^2) + eps), with no mean subtracted anywhere",
                 lambda x, w, eps=1e-6: x / (x.std(-1, keepdim=True) + eps) * w),
+        Mistake("you normalised over the wrong axis: the mean of the squares is taken over each token's "
+                "features, the last axis: mean(x * x, dim=-1, keepdim=True)",
+                lambda x, w, eps=1e-6: x / torch.sqrt((x * x).mean(0, keepdim=True) + eps) * w),
+        Mistake("you normalised over the wrong axis: the mean of the squares is taken over each token's "
+                "features, the last axis: mean(x * x, dim=-1, keepdim=True)",
+                lambda x, w, eps=1e-6: x / torch.sqrt((x * x).mean(-2, keepdim=True) + eps) * w),
+        Mistake("you normalised over the wrong axis: the mean of the squares is taken over each token's "
+                "features, the last axis: mean(x * x, dim=-1, keepdim=True)",
+                lambda x, w, eps=1e-6: x / torch.sqrt((x * x).mean() + eps) * w),
         Mistake("you divided by the mean square; take its square root: x / sqrt(mean(x^2) + eps)",
                 lambda x, w, eps=1e-6: x / (ms(x) + eps) * w),
         Mistake("you forgot the weight: multiply the normalised x by weight",
@@ -563,8 +601,14 @@ def _build_block(cls, d_model, heads, kv, d_ff, seed, eps=1e-6):
         except Exception:
             right = False
     if not right:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                grouped_query_attention(type(attn), hidden=True)
+            said = ""
+        except ExerciseFailed as failure:
+            said = f" (its own test says: {diagnosis(failure)})"
         raise ExerciseFailed(f"{call}: self.attn (your GroupedQueryAttention) does not compute grouped-query "
-                             "attention with RoPE correctly; fix the GroupedQueryAttention exercise first")
+                             f"attention with RoPE correctly; fix the GroupedQueryAttention exercise first{said}")
     return block
 
 

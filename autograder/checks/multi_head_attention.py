@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .. import blocks
+from .cascade import RANDOM_HINT, earlier_mistake, gives_random_output
 from .core import Case, ExerciseFailed, Mistake, build, check, learner_facing, randn, require, require_linear
 from .forbidden import MULTIHEAD, forbids
 
@@ -136,7 +137,10 @@ def merge_heads(fn, hidden=False):
                  ".reshape(...) or call .contiguous() before .view(...)")
     mistakes = [
         Mistake(scrambled, straight_reshape),
-        Mistake(view_hint, straight_view),
+        Mistake("you viewed (batch, heads, seq, d_head) straight as (batch, seq, embed) without moving the "
+                "heads axis back: on a contiguous tensor that scrambles the tokens, and on a transposed one "
+                "view() raises. Move the heads axis back first, .transpose(1, 2), then .reshape(...)",
+                straight_view),
         Mistake(view_hint, view_after_transpose),
         Mistake("you swapped the wrong pair of axes: swap heads and seq (axes 1 and 2), not "
                 "seq and d_head (axes 2 and 3)", swapped_last),
@@ -156,7 +160,7 @@ def _project(layer, x):
 
 def _variant(module, num_heads, query, key, value, mask=None, *, heads=None, keys_from="key",
              values_from="value", split=_split, merge=_merge, scale="d_head", mask_mode="fill",
-             nan_safe=True, softmax_dim=-1, out_proj=True):
+             nan_safe=True, softmax_dim=-1, out_proj=True, keys_T=False):
     """Multi-head attention from `module`'s own weights, with one thing done right or wrong."""
     h = heads or num_heads
     inputs = {"query": query, "key": key, "value": value}
@@ -166,13 +170,18 @@ def _variant(module, num_heads, query, key, value, mask=None, *, heads=None, key
     d_head, d_model = q.shape[-1], module.w_q.weight.shape[0]
     divisor = {"d_head": math.sqrt(d_head), "d_model": math.sqrt(d_model), "none": 1.0,
                "d_head_squared": d_head}[scale]
-    scores = q @ k.transpose(-2, -1) / divisor  # (b, h, n, m)
+    if keys_T:  # k.T reverses every axis; permute does the same without .T's deprecation warning
+        scores = q @ k.permute(*reversed(range(k.dim()))) / divisor
+    else:
+        scores = q @ k.transpose(-2, -1) / divisor  # (b, h, n, m)
     if mask is not None and mask_mode == "fill":
         scores = scores.masked_fill(~mask, MASKED)
     elif mask is not None and mask_mode == "inverted":
         scores = scores.masked_fill(mask, MASKED)
     elif mask is not None and mask_mode == "zero":
         scores = scores.masked_fill(~mask, 0.0)
+    elif mask is not None and mask_mode == "finite":  # the Annotated Transformer's mask == 0 -> -1e9
+        scores = scores.masked_fill(~mask, -1e9)
     weights = _softmax(scores, dim=softmax_dim)  # (b, h, n, m)
     if nan_safe:
         weights = weights.nan_to_num(0.0)
@@ -283,6 +292,9 @@ def multi_head_attention(cls, hidden=False):
             case("one head (num_heads=1), cross-attention with a causal-shaped (4, 6) mask",
                  6, 1, 4, 6, mask=torch.ones(4, 6, dtype=torch.bool).tril(2), seed=5),
             case("heads of one feature each (embed_dim=num_heads=4)", 4, 4, 3, 5, seed=6),
+            case("cross-attention where the first sequence has no real key at all (padding mask of shape "
+                 "(2, 1, 1, 5), lengths 0 and 4): a query that may attend nowhere gets zero weights, so its "
+                 "output is w_o's bias", 8, 2, 3, 5, mask=_padding_mask([0, 4], 5), seed=7),
         ]
 
     def variant(**how):
@@ -292,6 +304,8 @@ def multi_head_attention(cls, hidden=False):
                 "the mask is False (~mask) with -inf (torch.nn.MultiheadAttention's boolean masks mean "
                 "the opposite)")
     mistakes = [
+        *earlier_mistake(cls, "split_heads", split_heads, "exercise 1", lambda fn: variant(split=fn)),
+        *earlier_mistake(cls, "merge_heads", merge_heads, "exercise 2", lambda fn: variant(merge=fn)),
         Mistake("you did not scale the scores: divide q @ k^T by sqrt(d_head)", variant(scale="none")),
         Mistake("you scaled by sqrt(embed_dim); each head's dot products have only d_head = "
                 "embed_dim / num_heads terms, so divide by sqrt(d_head)", variant(scale="d_model")),
@@ -309,6 +323,15 @@ def multi_head_attention(cls, hidden=False):
                 variant(mask_mode="ignored")),
         Mistake(inverted, variant(mask_mode="inverted")),
         Mistake(inverted, variant(mask_mode="inverted", nan_safe=False)),
+        Mistake("you filled masked scores with a finite number (-1e9, the Annotated Transformer's "
+                "masked_fill(mask == 0, -1e9)); a query whose keys are all masked then spreads uniform "
+                "weights over them instead of getting zero weights. Fill with float('-inf') and give such "
+                "rows zero weights, as the imported attention does", variant(mask_mode="finite")),
+        Mistake("a query whose keys are all masked gets NaN: the softmax of a row of -inf is 0 / 0. Give such "
+                "rows zero weights (weights.nan_to_num(0.0)), as the imported attention does",
+                variant(nan_safe=False)),
+        Mistake("you transposed the keys with .T: on a (batch, heads, m, d_head) tensor .T reverses all "
+                "four axes; swap only the last two: k.transpose(-2, -1)", variant(keys_T=True)),
         Mistake("you filled masked scores with 0, but a score of 0 still gets weight exp(0) after the "
                 "softmax: fill them with float('-inf')", variant(mask_mode="zero")),
         Mistake("you zeroed the masked weights after the softmax, so the rest no longer sum to 1: "
@@ -324,10 +347,16 @@ def multi_head_attention(cls, hidden=False):
         Mistake("you computed the values from the key: use self.w_v(value)", variant(values_from="key")),
         Mistake("you computed the values from the query: use self.w_v(value)", variant(values_from="query")),
     ]
-    check("MultiHeadAttention", _run_module, _reference, cases, mistakes)
-    if hidden:
+    try:
+        check("MultiHeadAttention", _run_module, _reference, cases, mistakes)
+    except ExerciseFailed:  # only a failing answer pays for the randomness probe
+        if gives_random_output(_run_module, *cases[0].args):
+            raise ExerciseFailed(f"MultiHeadAttention is not right on the input: {cases[0].label}.\n"
+                                 f"  Likely mistake: {RANDOM_HINT}") from None
+        raise
+    if hidden:  # the last case (a query with no key at all) is the course's convention, not torch's
         check("MultiHeadAttention (compared with torch.nn.MultiheadAttention, batch_first=True)",
-              _run_module, _torch_reference, cases)
+              _run_module, _torch_reference, cases[:-1])
 
 
 # ---------------------------------------------------------------- count_attention_flops

@@ -265,6 +265,90 @@ class MultiHeadAttention(nn.Module):
         out, _ = attention(q, k, v, mask)
         return self.w_o(merge_heads(out))
 ''', "has no bias"),
+    # the idioms of well-known implementations that this course's contract does not allow
+    WrongAnswer("merge_heads", "merge: view without the transpose", '''
+def merge_heads(x):
+    batch, heads, seq, d_head = x.shape
+    return x.view(batch, seq, heads * d_head)
+''', "without moving the heads axis back"),
+    WrongAnswer("MultiHeadAttention", "F.dropout on the weights (Annotated Transformer)", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1).nan_to_num(0.0)
+        weights = torch.nn.functional.dropout(weights, p=0.1)
+        return self.w_o(merge_heads(weights @ v))
+''', "dropout most likely"),
+    WrongAnswer("MultiHeadAttention", "masked_fill(mask == 0, -1e9) (Annotated Transformer)", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(mask == 0, -1e9)
+        return self.w_o(merge_heads(torch.softmax(scores, dim=-1) @ v))
+''', "filled masked scores with a finite number"),
+    WrongAnswer("MultiHeadAttention", "-inf fill without a guard for fully masked rows", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return self.w_o(merge_heads(torch.softmax(scores, dim=-1) @ v))
+''', "the softmax of a row of -inf is 0 / 0"),
+    WrongAnswer("MultiHeadAttention", ".T on the batched keys", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        scores = q @ k.T / math.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return self.w_o(merge_heads(torch.softmax(scores, dim=-1).nan_to_num(0.0) @ v))
+''', "reverses all four axes"),
     # count_attention_flops
     WrongAnswer("count_attention_flops", "multiply-adds instead of FLOPs", '''
 def count_attention_flops(n, m, embed_dim, num_heads):
@@ -337,4 +421,106 @@ class MultiHeadAttention(blocks.MultiHeadAttention):
     WrongAnswer("count_attention_flops", "count_attention_flops: the check's reference assigned", '''
 count_attention_flops = check._flops
 ''', "count_attention_flops called autograder.checks.multi_head_attention._flops, the course's own code"),
+]
+
+# Right answers in other styles: each must get full marks under both graders.
+from alternatives import CorrectAnswer  # noqa: E402
+
+CORRECT_ANSWERS = [
+    CorrectAnswer("split_heads", "unflatten then permute", '''
+def split_heads(x, num_heads):
+    return x.unflatten(-1, (num_heads, -1)).permute(0, 2, 1, 3)
+'''),
+    CorrectAnswer("split_heads", "torch.stack of per-head slices", '''
+def split_heads(x, num_heads):
+    d_head = x.shape[-1] // num_heads
+    return torch.stack([x[..., i * d_head:(i + 1) * d_head] for i in range(num_heads)], dim=1)
+'''),
+    CorrectAnswer("merge_heads", "torch.cat of the heads", '''
+def merge_heads(x):
+    return torch.cat([x[:, i] for i in range(x.shape[1])], dim=-1)
+'''),
+    CorrectAnswer("merge_heads", "permute, contiguous, view (nanoGPT)", '''
+def merge_heads(x):
+    b, h, n, d = x.shape
+    return x.permute(0, 2, 1, 3).contiguous().view(b, n, h * d)
+'''),
+    CorrectAnswer("MultiHeadAttention", "einsum scores, manual softmax with max subtraction", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        scores = torch.einsum("bhnd,bhmd->bhnm", q, k) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        top = scores.amax(dim=-1, keepdim=True).clamp(min=-1e30)
+        e = torch.exp(scores - top)
+        total = e.sum(dim=-1, keepdim=True)
+        weights = e / torch.where(total > 0, total, torch.ones_like(total))
+        return self.w_o(merge_heads(torch.einsum("bhnm,bhmd->bhnd", weights, v)))
+'''),
+    CorrectAnswer("MultiHeadAttention", "nn.Dropout attribute (eval switches it off), F.scaled_dot_product_attention",
+                  '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+        self.dropout = nn.Dropout(0.1)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.w_o(merge_heads(self.dropout(out.nan_to_num(0.0))))
+'''),
+    CorrectAnswer("MultiHeadAttention", "explicit loop over the heads", '''
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None):
+        super().__init__()
+        self.num_heads = num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim)
+        self.w_k = nn.Linear(kdim or embed_dim, embed_dim)
+        self.w_v = nn.Linear(vdim or embed_dim, embed_dim)
+        self.w_o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.w_q(query), self.num_heads)
+        k = split_heads(self.w_k(key), self.num_heads)
+        v = split_heads(self.w_v(value), self.num_heads)
+        heads = []
+        for i in range(self.num_heads):
+            head_mask = mask
+            if mask is not None and mask.dim() == 4:
+                head_mask = mask[:, i] if mask.shape[1] > 1 else mask[:, 0]
+            heads.append(attention(q[:, i], k[:, i], v[:, i], head_mask)[0])
+        return self.w_o(merge_heads(torch.stack(heads, dim=1)))
+'''),
+    CorrectAnswer("count_attention_flops", "one matrix product at a time", '''
+def count_attention_flops(n, m, embed_dim, num_heads):
+    def matmul(a, b, c):
+        return 2 * a * b * c
+    d_head = embed_dim // num_heads
+    projections = matmul(n, embed_dim, embed_dim) * 2 + matmul(m, embed_dim, embed_dim) * 2
+    scores = sum(matmul(n, d_head, m) for _ in range(num_heads))
+    weighted_sum = sum(matmul(n, m, d_head) for _ in range(num_heads))
+    return projections, scores, weighted_sum
+'''),
+    CorrectAnswer("count_attention_flops", "closed form 4E(n + m)E and 2nmE", '''
+def count_attention_flops(n, m, embed_dim, num_heads):
+    return 4 * (n + m) * embed_dim**2, 2 * n * m * embed_dim, 2 * n * m * embed_dim
+'''),
 ]

@@ -242,3 +242,156 @@ class EncoderBlock(nn.Module):
         return self.layer(x, src_key_padding_mask=None if mask is None else ~mask.reshape(x.shape[0], -1))
 ''', "called nn.TransformerEncoderLayer, which this exercise asks you to build yourself"),
 ]
+
+# Right answers in other styles: each must get full marks under both graders.
+from alternatives import CorrectAnswer  # noqa: E402
+
+CORRECT_ANSWERS = [
+    CorrectAnswer("layer_norm", "torch.var_mean, unbiased=False", '''
+def layer_norm(x, gamma, beta, eps=1e-5):
+    var, mean = torch.var_mean(x, dim=-1, keepdim=True, unbiased=False)
+    return (x - mean) * torch.rsqrt(var + eps) * gamma + beta
+'''),
+    CorrectAnswer("layer_norm", "E[x^2] - E[x]^2 with einsum sums", '''
+def layer_norm(x, gamma, beta, eps=1e-5):
+    d = x.shape[-1]
+    mean = torch.einsum("...d->...", x)[..., None] / d
+    centred = x - mean
+    var = torch.einsum("...d,...d->...", centred, centred)[..., None] / d
+    return centred / (var + eps).sqrt() * gamma + beta
+'''),
+    CorrectAnswer("EncoderBlock", "if/else written out, ReLU as a module", '''
+class EncoderBlock(nn.Module):
+    def __init__(self, d_model, num_heads, d_ff, dropout=0.0, norm_first=False):
+        super().__init__()
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(d_model, num_heads)
+        self.linear1 = nn.Linear(d_model, d_ff)
+        self.linear2 = nn.Linear(d_ff, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.dropout = nn.Dropout(dropout)
+        self.relu = nn.ReLU()
+
+    def forward(self, x, mask=None):
+        if self.norm_first:
+            h = self.norm1(x)
+            x = x + self.dropout(self.self_attn(h, h, h, mask))
+            h = self.norm2(x)
+            x = x + self.dropout(self.linear2(self.dropout(self.relu(self.linear1(h)))))
+        else:
+            x = self.norm1(x + self.dropout(self.self_attn(x, x, x, mask)))
+            x = self.norm2(x + self.dropout(self.linear2(self.dropout(self.relu(self.linear1(x))))))
+        return x
+'''),
+    CorrectAnswer("EncoderBlock", "F.dropout with training=self.training", '''
+class EncoderBlock(nn.Module):
+    def __init__(self, d_model, num_heads, d_ff, dropout=0.0, norm_first=False):
+        super().__init__()
+        self.norm_first, self.p = norm_first, dropout
+        self.self_attn = MultiHeadAttention(d_model, num_heads)
+        self.linear1 = nn.Linear(d_model, d_ff)
+        self.linear2 = nn.Linear(d_ff, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def drop(self, h):
+        return F.dropout(h, self.p, training=self.training)
+
+    def forward(self, x, mask=None):
+        attend = lambda h: self.drop(self.self_attn(h, h, h, mask))  # noqa: E731
+        ffn = lambda h: self.drop(self.linear2(self.drop(F.relu(self.linear1(h)))))  # noqa: E731
+        for sublayer, norm in ((attend, self.norm1), (ffn, self.norm2)):
+            x = x + sublayer(norm(x)) if self.norm_first else norm(x + sublayer(x))
+        return x
+'''),
+    CorrectAnswer("DecoderBlock", "three sublayers written out, mask from torch.tril", '''
+class DecoderBlock(nn.Module):
+    def __init__(self, d_model, num_heads, d_ff, dropout=0.0, norm_first=False):
+        super().__init__()
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(d_model, num_heads)
+        self.cross_attn = MultiHeadAttention(d_model, num_heads)
+        self.linear1 = nn.Linear(d_model, d_ff)
+        self.linear2 = nn.Linear(d_ff, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.norm3 = nn.LayerNorm(d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, memory, memory_mask=None):
+        n = x.shape[1]
+        causal = torch.tril(torch.ones(n, n)) == 1
+        if self.norm_first:
+            h = self.norm1(x)
+            x = x + self.dropout(self.self_attn(h, h, h, causal))
+            h = self.norm2(x)
+            x = x + self.dropout(self.cross_attn(h, memory, memory, memory_mask))
+            h = self.norm3(x)
+            x = x + self.dropout(self.linear2(self.dropout(torch.relu(self.linear1(h)))))
+        else:
+            x = self.norm1(x + self.dropout(self.self_attn(x, x, x, causal)))
+            x = self.norm2(x + self.dropout(self.cross_attn(x, memory, memory, memory_mask)))
+            x = self.norm3(x + self.dropout(self.linear2(self.dropout(torch.relu(self.linear1(x))))))
+        return x
+'''),
+    CorrectAnswer("DecoderBlock", "a helper for one residual sublayer, causal mask from arange", '''
+class DecoderBlock(nn.Module):
+    def __init__(self, d_model, num_heads, d_ff, dropout=0.0, norm_first=False):
+        super().__init__()
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(d_model, num_heads)
+        self.cross_attn = MultiHeadAttention(d_model, num_heads)
+        self.linear1 = nn.Linear(d_model, d_ff)
+        self.linear2 = nn.Linear(d_ff, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.norm3 = nn.LayerNorm(d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def residual(self, x, norm, sublayer):
+        if self.norm_first:
+            return x + self.dropout(sublayer(norm(x)))
+        return norm(x + self.dropout(sublayer(x)))
+
+    def forward(self, x, memory, memory_mask=None):
+        positions = torch.arange(x.shape[1])
+        causal = positions[None, :] <= positions[:, None]
+        x = self.residual(x, self.norm1, lambda h: self.self_attn(h, h, h, causal))
+        x = self.residual(x, self.norm2, lambda h: self.cross_attn(h, memory, memory, memory_mask))
+        return self.residual(x, self.norm3, lambda h: self.linear2(self.dropout(F.relu(self.linear1(h)))))
+'''),
+    CorrectAnswer("ReversalTransformer", "positions as a slice of a buffer, nn.Sequential-free loop", '''
+class ReversalTransformer(nn.Module):
+    def __init__(self, vocab_size, max_len, d_model, num_heads, d_ff, num_layers):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, d_model)
+        self.register_buffer("pe", sinusoidal_encoding(max_len, d_model)[None], persistent=False)
+        self.blocks = nn.ModuleList()
+        for _ in range(num_layers):
+            self.blocks.append(EncoderBlock(d_model, num_heads, d_ff))
+        self.head = nn.Linear(d_model, vocab_size)
+
+    def forward(self, tokens):
+        x = self.embed(tokens) + self.pe[:, : tokens.shape[-1]]
+        for i in range(len(self.blocks)):
+            x = self.blocks[i](x)
+        return self.head(x)
+'''),
+    CorrectAnswer("ReversalTransformer", "positions computed in forward, functools.reduce over the blocks", '''
+class ReversalTransformer(nn.Module):
+    def __init__(self, vocab_size, max_len, d_model, num_heads, d_ff, num_layers):
+        super().__init__()
+        self.d_model, self.max_len = d_model, max_len
+        self.embed = nn.Embedding(vocab_size, d_model)
+        self.blocks = nn.ModuleList([EncoderBlock(d_model, num_heads, d_ff) for _ in range(num_layers)])
+        self.head = nn.Linear(d_model, vocab_size)
+
+    def forward(self, tokens):
+        import functools
+        n = tokens.shape[1]
+        x = self.embed(tokens) + sinusoidal_encoding(self.max_len, self.d_model)[:n]
+        return self.head(functools.reduce(lambda h, block: block(h), self.blocks, x))
+'''),
+]

@@ -346,6 +346,14 @@ def decode_step(x_t, k_cache, v_cache, w_q, w_k, w_v):
     out = scaled_dot_product_attention(x_t @ w_q, k_cache @ w_k, v_cache @ w_v)
     return out, k_cache, v_cache
 ''', "you stored the token's input x_t in the caches"),
+    WrongAnswer("decode_step", ".T on the batched cache", '''
+def decode_step(x_t, k_cache, v_cache, w_q, w_k, w_v):
+    q_t = x_t @ w_q
+    k_cache = torch.cat([k_cache, x_t @ w_k], dim=1)
+    v_cache = torch.cat([v_cache, x_t @ w_v], dim=1)
+    weights = torch.softmax(q_t @ k_cache.T / math.sqrt(q_t.shape[-1]), dim=-1)
+    return weights @ v_cache, k_cache, v_cache
+''', "reverses all three axes"),
     WrongAnswer("decode_step", "full causal mask on one query", '''
 def decode_step(x_t, k_cache, v_cache, w_q, w_k, w_v):
     k_cache = torch.cat([k_cache, x_t @ w_k], dim=1)
@@ -394,4 +402,108 @@ def blockwise_attention(q, k, v, block_size, causal=False):
 def decode_step(x_t, k_cache, v_cache, w_q, w_k, w_v):
     return check._step(x_t, k_cache, v_cache, w_q, w_k, w_v)
 ''', "decode_step called autograder.checks.efficient_attention._step, the course's own code"),
+]
+
+# Right answers in other styles: each must get full marks under both graders.
+from alternatives import CorrectAnswer  # noqa: E402
+
+CORRECT_ANSWERS = [
+    CorrectAnswer("loglog_slope", "numpy.polyfit on the logs", '''
+def loglog_slope(sizes, values):
+    import numpy as np
+    return float(np.polyfit(np.log(sizes), np.log(values), 1)[0])
+'''),
+    CorrectAnswer("loglog_slope", "plain Python sums, log base 2", '''
+def loglog_slope(sizes, values):
+    xs = [math.log2(s) for s in sizes]
+    ys = [math.log2(v) for v in values]
+    k = len(xs)
+    x_bar, y_bar = sum(xs) / k, sum(ys) / k
+    num = sum((x - x_bar) * (y - y_bar) for x, y in zip(xs, ys))
+    return num / sum((x - x_bar) ** 2 for x in xs)
+'''),
+    CorrectAnswer("online_softmax", "torch.where guards, logaddexp-free", '''
+def online_softmax(x):
+    m = torch.full(x.shape[:-1], float("-inf"), dtype=x.dtype)
+    s = torch.zeros(x.shape[:-1], dtype=x.dtype)
+    for j in range(x.shape[-1]):
+        xj = x[..., j]
+        m_new = torch.maximum(m, xj)
+        safe = torch.where(torch.isinf(m_new) & (m_new < 0), torch.zeros_like(m_new), m_new)
+        s = s * torch.exp(m - safe) + torch.exp(xj - safe)
+        m = m_new
+    safe = torch.where(torch.isinf(m) & (m < 0), torch.zeros_like(m), m)
+    return torch.exp(x - safe.unsqueeze(-1)) / torch.where(s == 0, torch.ones_like(s), s).unsqueeze(-1)
+'''),
+    CorrectAnswer("online_softmax", "rows flattened, one Python loop per entry", '''
+def online_softmax(x):
+    rows = x.reshape(-1, x.shape[-1])
+    m = torch.full((rows.shape[0],), float("-inf"), dtype=x.dtype)
+    s = torch.zeros(rows.shape[0], dtype=x.dtype)
+    for j in range(rows.shape[1]):
+        col = rows[:, j]
+        m_new = torch.maximum(m, col)
+        shift = m_new.nan_to_num(neginf=0.0)
+        s = s * (m - shift).exp() + (col - shift).exp()
+        m = m_new
+    out = (rows - m.nan_to_num(neginf=0.0)[:, None]).exp() / s.clamp_min(1e-38)[:, None]
+    out = torch.where(s[:, None] > 0, out, torch.zeros_like(out))
+    return out.reshape(x.shape)
+'''),
+    CorrectAnswer("blockwise_attention", "einsum, causal blocks masked with torch.where", '''
+def blockwise_attention(q, k, v, block_size, causal=False):
+    n, m = q.shape[-2], k.shape[-2]
+    scale = q.shape[-1] ** -0.5
+    m_i = q.new_full(q.shape[:-1], float("-inf"))
+    l_i = q.new_zeros(q.shape[:-1])
+    acc = q.new_zeros(*q.shape[:-1], v.shape[-1])
+    rows = torch.arange(n)[:, None]
+    for start in range(0, m, block_size):
+        kb, vb = k[..., start:start + block_size, :], v[..., start:start + block_size, :]
+        s = torch.einsum("...nd,...bd->...nb", q, kb) * scale
+        if causal:
+            cols = torch.arange(start, start + kb.shape[-2])[None, :]
+            s = torch.where(cols <= rows, s, torch.full_like(s, float("-inf")))
+        m_new = torch.maximum(m_i, s.amax(-1))
+        p = torch.exp(s - m_new[..., None])
+        c = torch.exp(m_i - m_new)
+        l_i = l_i * c + p.sum(-1)
+        acc = acc * c[..., None] + torch.einsum("...nb,...bd->...nd", p, vb)
+        m_i = m_new
+    return acc / l_i[..., None]
+'''),
+    CorrectAnswer("blockwise_attention", "k.split into blocks, running log-sum-exp", '''
+def blockwise_attention(q, k, v, block_size, causal=False):
+    n = q.shape[-2]
+    lse = torch.full(q.shape[:-1], float("-inf"), dtype=q.dtype)
+    out = torch.zeros(*q.shape[:-1], v.shape[-1], dtype=q.dtype)
+    start = 0
+    for kb, vb in zip(k.split(block_size, dim=-2), v.split(block_size, dim=-2)):
+        s = q @ kb.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        if causal:
+            keys = start + torch.arange(kb.shape[-2])
+            s = s.masked_fill(keys[None, :] > torch.arange(n)[:, None], float("-inf"))
+        block_lse = torch.logsumexp(s, dim=-1)
+        new_lse = torch.logaddexp(lse, block_lse)
+        out = out * torch.exp(lse - new_lse)[..., None] + torch.exp(s - new_lse[..., None]) @ vb
+        lse = new_lse
+        start += kb.shape[-2]
+    return out
+'''),
+    CorrectAnswer("decode_step", "dim=-2 and F.scaled_dot_product_attention", '''
+def decode_step(x_t, k_cache, v_cache, w_q, w_k, w_v):
+    k_cache = torch.cat((k_cache, x_t @ w_k), dim=-2)
+    v_cache = torch.cat((v_cache, x_t @ w_v), dim=-2)
+    return F.scaled_dot_product_attention(x_t @ w_q, k_cache, v_cache), k_cache, v_cache
+'''),
+    CorrectAnswer("decode_step", "einsum and a manual softmax", '''
+def decode_step(x_t, k_cache, v_cache, w_q, w_k, w_v):
+    q = torch.einsum("bnd,dk->bnk", x_t, w_q)
+    k_cache = torch.cat([k_cache, torch.einsum("bnd,dk->bnk", x_t, w_k)], dim=1)
+    v_cache = torch.cat([v_cache, torch.einsum("bnd,dv->bnv", x_t, w_v)], dim=1)
+    scores = torch.einsum("bqk,btk->bqt", q, k_cache) / math.sqrt(q.shape[-1])
+    weights = torch.exp(scores - scores.amax(-1, keepdim=True))
+    weights = weights / weights.sum(-1, keepdim=True)
+    return torch.einsum("bqt,btv->bqv", weights, v_cache), k_cache, v_cache
+'''),
 ]

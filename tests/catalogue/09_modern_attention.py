@@ -110,6 +110,16 @@ def rope_attention(x, w_q, w_k, w_v, mask=None):
     WrongAnswer("rope_attention", "mask dropped", _edit(
         _ROPE_ATTENTION, "scaled_dot_product_attention(q, k, v, mask)", "scaled_dot_product_attention(q, k, v)"),
         "you ignored the mask"),
+    WrongAnswer("rope_attention", ".T on the batched keys", '''
+def rope_attention(x, w_q, w_k, w_v, mask=None):
+    positions = torch.arange(x.shape[-2])
+    q = rope(x @ w_q, positions)
+    k = rope(x @ w_k, positions)
+    scores = q @ k.T / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ (x @ w_v)
+''', "reverses all three axes"),
     # GroupedQueryAttention
     WrongAnswer("GroupedQueryAttention", "repeat instead of repeat_interleave", _edit(_edit(
         _GQA, "k = k.repeat_interleave(group, dim=1)", "k = k.repeat(1, group, 1, 1)"),
@@ -163,6 +173,35 @@ class GroupedQueryAttention(nn.Module):
         "        group"), "before splitting it into heads"),
     WrongAnswer("GroupedQueryAttention", "RoPE positions ignored by the attention", _edit(
         _GQA, "if positions is not None:", "if False:"), "you ignored `positions`"),
+    WrongAnswer("GroupedQueryAttention", "scaled by sqrt(embed_dim)", '''
+class GroupedQueryAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, num_kv_heads):
+        super().__init__()
+        self.num_heads, self.num_kv_heads = num_heads, num_kv_heads
+        d_head = embed_dim // num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim, bias=False)
+        self.w_k = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
+        self.w_v = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
+        self.w_o = nn.Linear(embed_dim, embed_dim, bias=False)
+
+    def forward(self, x, mask=None, positions=None):
+        q = split_heads(self.w_q(x), self.num_heads)
+        k = split_heads(self.w_k(x), self.num_kv_heads)
+        v = split_heads(self.w_v(x), self.num_kv_heads)
+        if positions is not None:
+            q, k = rope(q, positions), rope(k, positions)
+        group = self.num_heads // self.num_kv_heads
+        k = k.repeat_interleave(group, dim=1)
+        v = v.repeat_interleave(group, dim=1)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(x.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return self.w_o(merge_heads(torch.softmax(scores, dim=-1) @ v))
+''', "you scaled the scores by sqrt(embed_dim)"),
+    WrongAnswer("GroupedQueryAttention", "F.dropout on the output (always on)", _edit(
+        _GQA, "return self.w_o(merge_heads(scaled_dot_product_attention(q, k, v, mask)))",
+        "return F.dropout(self.w_o(merge_heads(scaled_dot_product_attention(q, k, v, mask))), p=0.1)"),
+        "dropout most likely"),
     # sliding_window_mask
     WrongAnswer("sliding_window_mask", "off by one (window + 1 keys)", '''
 def sliding_window_mask(n, window):
@@ -211,6 +250,10 @@ def rms_norm(x, weight, eps=1e-6):
 def rms_norm(x, weight, eps=1e-6):
     return x / ((x ** 2).mean(-1, keepdim=True) + eps) * weight
 ''', "divided by the mean square"),
+    WrongAnswer("rms_norm", "mean over the wrong axis (dim=0)", '''
+def rms_norm(x, weight, eps=1e-6):
+    return x / torch.sqrt((x * x).mean(dim=0, keepdim=True) + eps) * weight
+''', "you normalised over the wrong axis"),
     # swiglu
     WrongAnswer("swiglu", "gate on the wrong branch", '''
 def swiglu(x, w_gate, w_up, w_down):
@@ -305,4 +348,166 @@ class GroupedQueryAttention(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True).nan_to_num(0.0)
         return self.w_o(merge_heads(out))
 ''', "called F.scaled_dot_product_attention, which this exercise asks you to build yourself"),
+]
+
+# Right answers in other styles: each must get full marks under both graders.
+from alternatives import CorrectAnswer  # noqa: E402
+
+CORRECT_ANSWERS = [
+    CorrectAnswer("rope", "complex numbers (torch.polar), as in Llama's reference code", '''
+def rope(x, positions, base=10000.0):
+    d = x.shape[-1]
+    thetas = 1.0 / base ** (torch.arange(0, d, 2, dtype=torch.float64) / d)
+    angles = positions.to(torch.float64)[:, None] * thetas
+    turn = torch.polar(torch.ones_like(angles), angles)
+    pairs = torch.view_as_complex(x.to(torch.float64).reshape(*x.shape[:-1], d // 2, 2).contiguous())
+    return torch.view_as_real(pairs * turn).flatten(-2).to(x.dtype)
+'''),
+    CorrectAnswer("rope", "rotate-every-two with repeat_interleave'd cos and sin", '''
+def rope(x, positions, base=10000.0):
+    d = x.shape[-1]
+    i = torch.arange(d // 2, dtype=torch.float32)
+    angles = positions.float()[:, None] / base ** (2 * i / d)
+    cos = angles.cos().repeat_interleave(2, dim=-1)
+    sin = angles.sin().repeat_interleave(2, dim=-1)
+    partner = torch.stack([-x[..., 1::2], x[..., 0::2]], dim=-1).flatten(-2)
+    return x * cos + partner * sin
+'''),
+    CorrectAnswer("rope_attention", "einsum and a manual softmax", '''
+def rope_attention(x, w_q, w_k, w_v, mask=None):
+    positions = torch.arange(x.shape[-2])
+    q = rope(torch.einsum("...nd,dk->...nk", x, w_q), positions)
+    k = rope(torch.einsum("...nd,dk->...nk", x, w_k), positions)
+    v = torch.einsum("...nd,dv->...nv", x, w_v)
+    scores = torch.einsum("...nk,...mk->...nm", q, k) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    e = torch.exp(scores - scores.amax(dim=-1, keepdim=True))
+    return (e / e.sum(dim=-1, keepdim=True)) @ v
+'''),
+    CorrectAnswer("rope_attention", "F.scaled_dot_product_attention", '''
+def rope_attention(x, w_q, w_k, w_v, mask=None):
+    positions = torch.arange(x.shape[-2])
+    q, k = rope(x @ w_q, positions), rope(x @ w_k, positions)
+    return F.scaled_dot_product_attention(q, k, x @ w_v, attn_mask=mask)
+'''),
+    CorrectAnswer("GroupedQueryAttention", "F.scaled_dot_product_attention(enable_gqa=True)", '''
+class GroupedQueryAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, num_kv_heads):
+        super().__init__()
+        self.num_heads, self.num_kv_heads = num_heads, num_kv_heads
+        d_head = embed_dim // num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim, bias=False)
+        self.w_k = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
+        self.w_v = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
+        self.w_o = nn.Linear(embed_dim, embed_dim, bias=False)
+
+    def forward(self, x, mask=None, positions=None):
+        b, n, _ = x.shape
+        q = self.w_q(x).view(b, n, self.num_heads, -1).transpose(1, 2)
+        k = self.w_k(x).view(b, n, self.num_kv_heads, -1).transpose(1, 2)
+        v = self.w_v(x).view(b, n, self.num_kv_heads, -1).transpose(1, 2)
+        if positions is not None:
+            q, k = rope(q, positions), rope(k, positions)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)
+        return self.w_o(out.transpose(1, 2).reshape(b, n, -1))
+'''),
+    CorrectAnswer("GroupedQueryAttention", "groups as an axis of their own (einsum, no repeat)", '''
+class GroupedQueryAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, num_kv_heads):
+        super().__init__()
+        self.num_heads, self.num_kv_heads = num_heads, num_kv_heads
+        d_head = embed_dim // num_heads
+        self.w_q = nn.Linear(embed_dim, embed_dim, bias=False)
+        self.w_k = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
+        self.w_v = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
+        self.w_o = nn.Linear(embed_dim, embed_dim, bias=False)
+
+    def forward(self, x, mask=None, positions=None):
+        b, n, _ = x.shape
+        kv, group = self.num_kv_heads, self.num_heads // self.num_kv_heads
+        q = split_heads(self.w_q(x), self.num_heads)
+        k = split_heads(self.w_k(x), kv)
+        v = split_heads(self.w_v(x), kv)
+        if positions is not None:
+            q, k = rope(q, positions), rope(k, positions)
+        q = q.reshape(b, kv, group, n, -1)
+        scores = torch.einsum("bkgnd,bkmd->bkgnm", q, k) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(~mask.reshape(*mask.shape[:-3], -1, 1, n, n)
+                                        if mask.dim() == 4 else ~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        out = torch.einsum("bkgnm,bkmd->bkgnd", weights, v).reshape(b, self.num_heads, n, -1)
+        return self.w_o(merge_heads(out))
+'''),
+    CorrectAnswer("sliding_window_mask", "tril minus a shifted tril", '''
+def sliding_window_mask(n, window):
+    ones = torch.ones(n, n, dtype=torch.bool)
+    return torch.tril(ones) & ~torch.tril(ones, diagonal=-window)
+'''),
+    CorrectAnswer("sliding_window_mask", "explicit double loop", '''
+def sliding_window_mask(n, window):
+    mask = torch.zeros(n, n, dtype=torch.bool)
+    for i in range(n):
+        for j in range(max(0, i - window + 1), i + 1):
+            mask[i, j] = True
+    return mask
+'''),
+    CorrectAnswer("rms_norm", "rsqrt of pow(2).mean", '''
+def rms_norm(x, weight, eps=1e-6):
+    return weight * x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+'''),
+    CorrectAnswer("rms_norm", "the L2 norm over sqrt(d)", '''
+def rms_norm(x, weight, eps=1e-6):
+    d = x.shape[-1]
+    return x / torch.sqrt(x.norm(dim=-1, keepdim=True) ** 2 / d + eps) * weight
+'''),
+    CorrectAnswer("swiglu", "x * sigmoid(x) written out", '''
+def swiglu(x, w_gate, w_up, w_down):
+    g = x @ w_gate
+    return (g * torch.sigmoid(g) * (x @ w_up)) @ w_down
+'''),
+    CorrectAnswer("swiglu", "einsum", '''
+def swiglu(x, w_gate, w_up, w_down):
+    gate = F.silu(torch.einsum("...d,df->...f", x, w_gate))
+    return torch.einsum("...f,fd->...d", gate * torch.einsum("...d,df->...f", x, w_up), w_down)
+'''),
+    CorrectAnswer("LlamaBlock", "a helper for the feed-forward network, causal mask from triu", '''
+class LlamaBlock(nn.Module):
+    def __init__(self, d_model, num_heads, num_kv_heads, d_ff, eps=1e-6):
+        super().__init__()
+        self.attn_norm = nn.RMSNorm(d_model, eps=eps)
+        self.attn = GroupedQueryAttention(d_model, num_heads, num_kv_heads)
+        self.ffn_norm = nn.RMSNorm(d_model, eps=eps)
+        self.w_gate = nn.Linear(d_model, d_ff, bias=False)
+        self.w_up = nn.Linear(d_model, d_ff, bias=False)
+        self.w_down = nn.Linear(d_ff, d_model, bias=False)
+
+    def ffn(self, h):
+        return self.w_down(F.silu(self.w_gate(h)) * self.w_up(h))
+
+    def forward(self, x, mask=None):
+        n = x.shape[-2]
+        if mask is None:
+            mask = ~torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
+        h = x + self.attn(self.attn_norm(x), mask, torch.arange(n))
+        return h + self.ffn(self.ffn_norm(h))
+'''),
+    CorrectAnswer("LlamaBlock", "swiglu of exercise 6 on the weight matrices", '''
+class LlamaBlock(nn.Module):
+    def __init__(self, d_model, num_heads, num_kv_heads, d_ff, eps=1e-6):
+        super().__init__()
+        self.attn_norm = nn.RMSNorm(d_model, eps=eps)
+        self.attn = GroupedQueryAttention(d_model, num_heads, num_kv_heads)
+        self.ffn_norm = nn.RMSNorm(d_model, eps=eps)
+        self.w_gate = nn.Linear(d_model, d_ff, bias=False)
+        self.w_up = nn.Linear(d_model, d_ff, bias=False)
+        self.w_down = nn.Linear(d_ff, d_model, bias=False)
+
+    def forward(self, x, mask=None):
+        n = x.shape[1]
+        mask = causal_mask(n) if mask is None else mask
+        x = x + self.attn(self.attn_norm(x), mask=mask, positions=torch.arange(n))
+        return x + swiglu(self.ffn_norm(x), self.w_gate.weight.T, self.w_up.weight.T, self.w_down.weight.T)
+'''),
 ]
