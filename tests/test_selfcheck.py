@@ -41,7 +41,9 @@ def self_check_output(notebook) -> str:
             shell = execute._WARM["shell"]
             for cell in cells:  # the grader's short paths (NBGRADER_EXECUTION) keep this fast
                 execute.run_cell(shell, cell.source, 60)
-            del os.environ["NBGRADER_EXECUTION"]  # check.everything() as a learner's kernel runs it
+            # check.everything() runs (it stays quiet under "autograde"), and the notebook's cells
+            # keep the short paths they took above
+            os.environ["NBGRADER_EXECUTION"] = "self-check test"
             out, err, error, _ = execute.run_cell(shell, "check.everything()", 60)
             os.write(write, (out + err + (repr(error) if error else "")).encode())
         finally:

@@ -21,8 +21,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..blocks import GPTBlock, causal_mask, merge_heads, scaled_dot_product_attention, sinusoidal_encoding, split_heads
+from ..blocks import (
+    GPTBlock,
+    MultiHeadAttention,
+    causal_mask,
+    merge_heads,
+    scaled_dot_product_attention,
+    sinusoidal_encoding,
+    split_heads,
+)
 from .core import Case, ExerciseFailed, Mistake, build, check, generator, isolated, learner_facing, randn, require
+from .forbidden import forbids
 
 _Tensor = torch.Tensor
 _cross_entropy, _softmax, _log_softmax = F.cross_entropy, torch.softmax, torch.log_softmax
@@ -175,6 +184,7 @@ def _build_gpt(cls, vocab, max_len, d_model, heads, d_ff, layers, seed):
     return model.eval()
 
 
+@forbids(allow=(GPTBlock, MultiHeadAttention, sinusoidal_encoding, causal_mask))
 def tiny_gpt(cls, hidden=False):
     specs = [((11, 12, 16, 2, 32, 2), 8, 5, "a batch of 2 sequences of 8 tokens")]
     if hidden:
@@ -413,6 +423,8 @@ def _unpack(result, layers):
     return logits, caches
 
 
+@forbids(allow=(GPTBlock, MultiHeadAttention, split_heads, merge_heads, scaled_dot_product_attention,
+                sinusoidal_encoding, causal_mask))
 def cached_step(fn, hidden=False):
     __tracebackhide__ = True
     if not callable(fn):

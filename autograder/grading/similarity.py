@@ -110,8 +110,16 @@ def _raw_tokens(code: str) -> list[tuple[str, str, int, int]]:
     return found
 
 
+_TRAILING_COMMENT = re.compile(r"\s+#[^'\"]*$")
+
+
+def _bare(line: str) -> str:
+    """A line without its indentation and its trailing comment (a copier may reword it)."""
+    return _TRAILING_COMMENT.sub("", line).strip()
+
+
 def _lines(code: str) -> list[str]:
-    return [line.strip() for line in code.splitlines() if line.strip()]
+    return [_bare(line) for line in code.splitlines() if _bare(line)]
 
 
 def _string(text: str) -> str:
@@ -128,8 +136,8 @@ def normalise(code: str, scaffold: str = "") -> tuple[str, ...]:
     given = Counter(_lines(scaffold))
     skipped = set()
     for row, line in enumerate(code.splitlines(), start=1):
-        if given[line.strip()] > 0:
-            given[line.strip()] -= 1
+        if given[_bare(line)] > 0:
+            given[_bare(line)] -= 1
             skipped.add(row)
     raw = _raw_tokens(code)
     names: dict[str, str] = {}
