@@ -266,6 +266,7 @@ STATE_JS = """() => {
       errors: Array.from(cell.querySelectorAll(
         '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')).map(text),
       images: cell.querySelectorAll('.jp-OutputArea-output img').length,
+      output: text(cell.querySelector('.jp-OutputArea')).slice(-4000),
     })),
   };
 }"""
@@ -311,6 +312,7 @@ class Run:
     toasts: list[str] = field(default_factory=list)
     restarts: int = 0  # how often the run stopped at an error and was carried on from the next cell
     first_image: int | None = None  # the first cell showing a plot
+    last_output: str = ""  # what the last code cell (the notebook's check.everything()) shows
 
 
 def state(page):
@@ -402,6 +404,7 @@ def run_everything(page, timeout: float = NOTEBOOK_RUN_S) -> Run:
         toasts=s["toasts"],
         restarts=restarts,
         first_image=next((i for i, c in enumerate(cells) if c["images"]), None),
+        last_output=next((c["output"] for c in reversed(cells) if c["code"]), ""),
     )
 
 

@@ -12,6 +12,7 @@ in CI (CI=true).
 """
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -108,6 +109,7 @@ def test_learner_notebook_stops_only_at_not_implemented(page, lab, path, record_
         f"{relative}: the first error is not the exercise's:\n{run.errors[0]}")
     assert not others, (f"{relative}: errors other than the exercises' NotImplementedError:\n"
                         + "\n\n".join(map(str, others)))
+    assert_self_check(page, path, run, solved=False)
     assert not news_toasts(run), f"JupyterLab showed a news/update notification: {run.toasts}"
 
 
@@ -129,8 +131,21 @@ def test_solution_notebook_runs_clean_with_its_plots(page, lab, path, record_pro
     assert run.images >= shows, f"{relative}: {run.images} images rendered, {shows} plt.show() calls"
     if "plt." in path.read_text(encoding="utf-8"):
         assert run.images > 0
+    assert_self_check(page, path, run, solved=True)
     assert not news_toasts(run), f"JupyterLab showed a news/update notification: {run.toasts}"
 
+
+
+def assert_self_check(page, path, run, solved: bool):
+    """The notebook's last cell, check.everything(), shows the grader's table: full marks on the
+    solution, none on the untouched notebook; a screenshot of it goes to build/screenshots/."""
+    kind = "solution" if solved else "learner"
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").last.scroll_into_view_if_needed()
+    screenshot(page, f"selfcheck-{kind}-{path.parent.name}")
+    match = re.search(r"score: ([\d.]+) / ([\d.]+)", run.last_output)
+    assert match, f"{path.name}: check.everything() showed no table:\n{run.last_output}"
+    got, most = float(match[1]), float(match[2])
+    assert (got == most) if solved else (got == 0 and "not done yet" in run.last_output), run.last_output
 
 
 def test_validate_button_on_a_learner_notebook_reports_failing_tests(page, lab, record_property):
