@@ -325,10 +325,13 @@ _PROCESS_EVENTS = ("os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_sp
 
 
 def _learner_frame() -> bool:
-    """Is code of the notebook's cells on the stack (not the grader's own machinery)?"""
+    """Did the notebook's own code do this, not the import system (which lists and probes every
+    folder on sys.path, some of which the sandbox hides) or the grader's machinery?"""
     frame = sys._getframe(2)
     while frame is not None:
         name = frame.f_code.co_filename
+        if name.startswith("<frozen importlib"):
+            return False
         if name.startswith("<ipython-input") or name.startswith("<cell"):
             return True
         frame = frame.f_back

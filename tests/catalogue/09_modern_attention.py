@@ -391,27 +391,6 @@ def rope_attention(x, w_q, w_k, w_v, mask=None):
     q, k = rope(x @ w_q, positions), rope(x @ w_k, positions)
     return F.scaled_dot_product_attention(q, k, x @ w_v, attn_mask=mask)
 '''),
-    CorrectAnswer("GroupedQueryAttention", "F.scaled_dot_product_attention(enable_gqa=True)", '''
-class GroupedQueryAttention(nn.Module):
-    def __init__(self, embed_dim, num_heads, num_kv_heads):
-        super().__init__()
-        self.num_heads, self.num_kv_heads = num_heads, num_kv_heads
-        d_head = embed_dim // num_heads
-        self.w_q = nn.Linear(embed_dim, embed_dim, bias=False)
-        self.w_k = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
-        self.w_v = nn.Linear(embed_dim, num_kv_heads * d_head, bias=False)
-        self.w_o = nn.Linear(embed_dim, embed_dim, bias=False)
-
-    def forward(self, x, mask=None, positions=None):
-        b, n, _ = x.shape
-        q = self.w_q(x).view(b, n, self.num_heads, -1).transpose(1, 2)
-        k = self.w_k(x).view(b, n, self.num_kv_heads, -1).transpose(1, 2)
-        v = self.w_v(x).view(b, n, self.num_kv_heads, -1).transpose(1, 2)
-        if positions is not None:
-            q, k = rope(q, positions), rope(k, positions)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)
-        return self.w_o(out.transpose(1, 2).reshape(b, n, -1))
-'''),
     CorrectAnswer("GroupedQueryAttention", "groups as an axis of their own (einsum, no repeat)", '''
 class GroupedQueryAttention(nn.Module):
     def __init__(self, embed_dim, num_heads, num_kv_heads):
