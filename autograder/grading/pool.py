@@ -38,10 +38,10 @@ def blank_result(sub: Submission, src: SourceNotebook | None) -> NotebookResult:
 class _Running:
     """One forked child and what it has reported so far."""
 
-    def __init__(self, result, process, conn, started, scratch=None, src=None):
+    def __init__(self, result, process, conn, started, scratch=None, src=None, limits=None):
         self.result, self.process, self.conn, self.started = result, process, conn, started
         self.scrub = src.scrub if src is not None else str
-        self.limits = sandbox.Limits()
+        self.limits = limits or sandbox.Limits()
         self.scratch = scratch
         self.by_id = {c.grade_id: c for c in result.cells}
         self.finished = False
@@ -102,9 +102,8 @@ def _start(sub: Submission, context, cell_timeout: int, confinement=None,
     process = context.Process(target=child_main, args=(child_end, cells, cell_timeout, confinement, scratch), daemon=True)
     process.start()
     child_end.close()
-    job = _Running(result, process, parent_end, started, scratch, src)
-    job.limits = confinement.limits if confinement is not None else job.limits
-    return result, job
+    limits = confinement.limits if confinement is not None else None
+    return result, _Running(result, process, parent_end, started, scratch, src, limits)
 
 
 def _died(exitcode: int | None, limits: sandbox.Limits) -> str:
