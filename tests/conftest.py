@@ -30,6 +30,10 @@ for _var, _sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"
     os.environ.setdefault(_var, str(course.ROOT / ".jupyter" / _sub))
     os.makedirs(os.environ[_var], exist_ok=True)
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+# Two xdist workers on two cores, each running a kernel or a grader: one thread per process.
+# PyTorch's default (a thread per core) makes every kernel spin for the other's core, which made
+# the suite about a third slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 FULL = os.environ.get("COURSE_TESTS", "").strip().lower() == "full"  # set by --full too (pytest_configure)
 
@@ -43,6 +47,16 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     global FULL
     FULL = FULL or config.getoption("full")
+
+
+def pytest_collection_modifyitems(config, items):
+    """`make test` deselects the tests marked full_only (what only `make test-full` runs)."""
+    if full():
+        return
+    dropped = [item for item in items if item.get_closest_marker("full_only")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not item.get_closest_marker("full_only")]
 
 
 def full() -> bool:

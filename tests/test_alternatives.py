@@ -1,5 +1,6 @@
-"""Every catalogued alternative correct answer gets full marks, under the fast grader and under
-stock nbgrader."""
+"""Every catalogued alternative correct answer gets full marks under the fast grader (which
+tests/test_grading.py proves equal to stock nbgrader on each assignment's batch) and, in
+`make test-full`, under stock nbgrader too."""
 
 import importlib.util
 from pathlib import Path
@@ -66,6 +67,9 @@ def rounds(alternatives):
             for k in range(max(len(answers) for answers in by_cell.values()))]
 
 
+# `make test-full` only: a kernel per notebook is what costs, and the fast grader above gives
+# nbgrader's points (tests/test_grading.py compares the two on every assignment).
+@pytest.mark.full_only
 @pytest.mark.parametrize("assignment", by_assignment(WITH_ALTERNATIVES))
 def test_alternative_correct_answers_get_full_marks_from_nbgrader(tmp_path, assignment):
     """Stock nbgrader grades every alternative, several exercises' alternatives per notebook (a

@@ -1,7 +1,7 @@
 """check.everything(), the self-check inside the notebook, gives the grader's points: for every
 notebook, on the solution, the untouched notebook and one catalogued wrong answer per exercise,
-the score it prints after the notebook's cells have run equals the fast grader's score of the
-same notebook (which the suite proves equal to stock nbgrader's)."""
+the score it prints after the notebook's cells have run equals stock nbgrader's score of the
+same notebook (the batch tests/test_grading.py grades)."""
 
 import json
 import os
@@ -9,22 +9,13 @@ import re
 
 import pytest
 import support
-from conftest import by_assignment, nbgrader_wrong_answers
+from conftest import by_assignment
 
 from autograder import course
 from autograder.grading import execute
 from autograder.grading import plan as planning
 
 SCORE = re.compile(r"score: ([\d.]+) / ([\d.]+)")
-
-
-def submissions(assignment):
-    learner = support.read(course.learner_notebook(assignment))
-    answers = support.solution_code(assignment)
-    found = {"solution": support.submission(learner, answers), "untouched": learner}
-    for wrong in nbgrader_wrong_answers(support.catalogue(assignment)):
-        found[wrong.name] = support.submission(learner, {**answers, wrong.cell: wrong.code})
-    return found
 
 
 def self_check_output(notebook) -> str:
@@ -58,24 +49,23 @@ def self_check_output(notebook) -> str:
 
 
 @pytest.mark.parametrize("assignment", by_assignment())
-def test_self_check_in_the_notebook_gives_the_graders_points(tmp_path, assignment):
-    notebooks = submissions(assignment)
-    ids = {student: f"s{i:02d}" for i, student in enumerate(notebooks)}  # folder names
-    for student, nb in notebooks.items():
-        path = tmp_path / ids[student] / assignment / f"{assignment}.ipynb"
-        path.parent.mkdir(parents=True)
-        support.nbformat.write(nb, str(path))
-    graded = {r.student: r for r in support.grade(support.find_submissions(tmp_path), jobs=2)}
-    for student, nb in notebooks.items():
+def test_self_check_in_the_notebook_gives_the_graders_points(graded, assignment):
+    """On each notebook of the assignment's stock nbgrader batch (solution, untouched, one wrong
+    answer per exercise), check.everything() prints nbgrader's own total."""
+    batch = graded(assignment)
+    students = {"solution": "solution", "untouched": "untouched", **batch.wrong_ids}
+    submitted = batch.scratch / "grading" / "submitted"
+    for name, student in students.items():
+        nb = support.read(submitted / student / assignment / f"{assignment}.ipynb")
         nb.metadata["_assignment"] = assignment
         printed = self_check_output(nb)
         match = SCORE.search(printed)
-        assert match, f"{student}: check.everything() printed no score:\n{printed}"
-        expected = graded[ids[student]]
-        assert (float(match[1]), float(match[2])) == (expected.score, expected.max_score), (
-            f"{student}: check.everything() says {match[0]}, the grader {expected.score:g} / "
-            f"{expected.max_score:g}:\n{printed}")
-        if student == "solution":
+        assert match, f"{name}: check.everything() printed no score:\n{printed}"
+        expected = batch.results[student]
+        assert (float(match[1]), float(match[2])) == (expected.total, expected.max_total), (
+            f"{name}: check.everything() says {match[0]}, nbgrader {expected.total:g} / "
+            f"{expected.max_total:g}:\n{printed}")
+        if name == "solution":
             assert "✘" not in printed
         else:
             assert "✘" in printed
