@@ -101,7 +101,9 @@ class Batch:
         self.assignment = assignment
         self.catalogue = support.catalogue(assignment)
         self.wrong_answers = nbgrader_wrong_answers(self.catalogue)
-        course.generate(scratch, assignment)  # registers the assignment in the scratch gradebook
+        # registers the assignment in the scratch gradebook; tests/test_generated.py compares the
+        # learner notebook nbgrader writes here with the committed one
+        self.generated = support.read(course.generate(scratch, assignment))
         learner = support.read(course.learner_notebook(assignment))  # what learners really get
         answers = support.solution_code(assignment)
         probe = PROBE.format(mark=PROBE_MARK, keys=list(self.catalogue.worked_examples))

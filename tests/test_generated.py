@@ -2,6 +2,7 @@
 
 import pytest
 import support
+from conftest import by_assignment
 
 from autograder import course
 
@@ -19,16 +20,12 @@ def test_there_are_assignments_and_each_has_a_learner_notebook():
     assert learner == ASSIGNMENTS
 
 
-@pytest.fixture(scope="module")
-def regenerated(tmp_path_factory):
-    scratch = course.make_scratch_course(tmp_path_factory.mktemp("regenerate"))
-    return {a: support.read(course.generate(scratch, a)) for a in ASSIGNMENTS}
-
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_learner_notebook_is_what_nbgrader_generates(regenerated, assignment):
+@pytest.mark.parametrize("assignment", by_assignment())
+def test_learner_notebook_is_what_nbgrader_generates(graded, assignment):
+    """The learner notebook stock nbgrader generates in the grading batch's scratch course
+    (`nbgrader generate_assignment`) is the committed one."""
     committed = support.read(course.learner_notebook(assignment))
-    assert committed == regenerated[assignment], (
+    assert committed == graded(assignment).generated, (
         f"notebooks/{assignment} is out of date: run `make notebooks` and commit the result")
 
 
