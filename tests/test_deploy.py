@@ -5,6 +5,7 @@ and the image fit together, the image installs only the pinned files, and the RE
 Nothing here builds the image or talks to Kubernetes (deploy/README.md says what is untested)."""
 
 import copy
+import json
 import os
 import re
 import shlex
@@ -228,6 +229,9 @@ def test_the_image_holds_the_course_and_students_get_no_solutions():
     assert "solutions" not in copied(learner)
     assert {"solutions", "nbgrader_config.py"} <= copied(instructor)
     assert ("FROM", "learner AS instructor") in instructor
+    entry = {op: json.loads(args) for op, args in learner if op in ("ENTRYPOINT", "CMD")}
+    assert entry["ENTRYPOINT"] == ["/usr/local/bin/start-course"], "every server starts through the role switch"
+    assert entry["CMD"] == [values()["singleuser"]["cmd"]] == ["jupyterhub-singleuser"]
     ignored = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
     for src in copied(learner) | copied(instructor):
         assert f"!{src}" in ignored or f"!{src}/" in ignored, f"{src} is left out of the build context"
