@@ -25,8 +25,10 @@ configure(get_config(), root={root!r})
 
 
 def assignments() -> list[str]:
-    """Assignment ids, in course order: the folders of solutions/ that hold a notebook."""
-    return sorted(p.parent.name for p in SOLUTIONS.glob("*/*.ipynb") if p.stem == p.parent.name)
+    """Assignment ids, in course order: the folders of solutions/ that hold a notebook, or of
+    notebooks/ in an install without solutions/ (a hub's student image, deploy/Dockerfile)."""
+    folder = SOLUTIONS if SOLUTIONS.is_dir() else NOTEBOOKS
+    return sorted(p.parent.name for p in folder.glob("*/*.ipynb") if p.stem == p.parent.name)
 
 
 def source_notebook(assignment: str) -> Path:

@@ -6,6 +6,7 @@ Layout (relative to the course root):
     notebooks/<assignment>/<assignment>.ipynb   the learner versions nbgrader generates
     grading/                                    everything nbgrader writes while grading
         gradebook.db, exchange/, submitted/, autograded/, feedback/, solution/
+                                                (exchange/: $NBGRADER_EXCHANGE_ROOT instead, if set)
 
 `grading/` is git-ignored, so grading never touches the committed course.
 """
@@ -39,7 +40,8 @@ def configure(c, root):
     c.CourseDirectory.solution_directory = os.path.join("grading", "solution")
     c.CourseDirectory.source_with_tests_directory = os.path.join("grading", "source_with_tests")
     c.CourseDirectory.db_url = "sqlite:///" + os.path.join(grading, "gradebook.db")
-    c.Exchange.root = os.path.join(grading, "exchange")
+    # On a hub the exchange is a folder every user's server shares (deploy/values.yaml).
+    c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT") or os.path.join(grading, "exchange")
 
     # Learners never see outputs from our own runs, and graded runs have a clear time limit.
     c.ClearOutput.enabled = True
