@@ -336,6 +336,12 @@ def open_notebook(page, lab: Lab, path: str):
         ".textContent?.endsWith('| Idle')", timeout=SERVER_START_S * 1000)
 
 
+def marked_modified(page) -> bool:
+    """Does the current notebook's tab show JupyterLab's unsaved-changes dot?"""
+    return page.evaluate("() => !!document.querySelector("
+                         "'#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current.jp-mod-dirty')")
+
+
 def menu(page, top: str, command: str):
     """Click a menu bar entry, then one of its items (by JupyterLab command id)."""
     page.locator("#jp-menu-panel .lm-MenuBar-item", has_text=re.compile(f"^{top}$")).click()

@@ -30,6 +30,7 @@ from jupyterlab_harness import (  # noqa: F401 (the *_fixture functions are the 
     error_name,
     knock_on_errors,
     lab_fixture,
+    marked_modified,
     news_toasts,
     open_notebook,
     page_fixture,
@@ -92,6 +93,8 @@ def test_learner_notebook_stops_only_at_not_implemented(page, lab, path, record_
     relative = path.relative_to(ROOT).as_posix()
     start = time.monotonic()
     open_notebook(page, lab, relative)
+    time.sleep(1)  # JupyterLab marks a notebook modified as it loads, if it changes it at all
+    assert not marked_modified(page), f"{relative} shows unsaved changes before the learner typed anything"
     run = run_everything(page)
     seconds = time.monotonic() - start
     cells = json.loads((lab.root / relative).read_text(encoding="utf-8"))["cells"]
