@@ -123,11 +123,24 @@ class OsUser:
         return cls(name, password, home)
 
 
-def remove_user(name: str):
+def remove_user(name: str, wait_s: float = 30):
+    """Delete a test user once its processes (a kernel still shutting down) are gone; those
+    still there after half of `wait_s` are sent SIGTERM, one by one."""
     try:
         pwd.getpwnam(name)
     except KeyError:
         return
+    deadline = time.monotonic() + wait_s
+    while pids := [int(p) for p in run("pgrep", "-u", name, check=False).stdout.split()]:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"user {name} still runs processes {pids}")
+        if time.monotonic() > deadline - wait_s / 2:
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        time.sleep(0.5)
     run("userdel", name)
     run("groupdel", name, check=False)  # userdel keeps the group if another user is in it
 
