@@ -193,7 +193,14 @@ class Hub:
 
         state = folder / "hub"
         state.mkdir(parents=True, exist_ok=True)
-        port, hub_port, api_port = _free_port(), _free_port(), _free_port()
+        for _attempt in range(3):  # a free port can be taken between choosing and binding it
+            hub = cls._start(state, proxy, env_dir, config_paths, _free_port(), _free_port(), _free_port())
+            if hub is not None:
+                return hub
+        raise RuntimeError(f"JupyterHub did not start; its log ends with:\n{cls.log_tail(state)}")
+
+    @classmethod
+    def _start(cls, state, proxy, env_dir, config_paths, port, hub_port, api_port) -> Hub | None:
         config = state / "jupyterhub_config.py"
         config.write_text(HUB_CONFIG.format(
             port=port, hub_port=hub_port, api_port=api_port, proxy=str(proxy), state=str(state),
@@ -216,10 +223,12 @@ class Hub:
             except OSError:
                 time.sleep(0.5)
         hub.stop()
-        raise RuntimeError(f"JupyterHub did not start; its log ends with:\n{hub.log_tail()}")
+        return None
 
-    def log_tail(self, chars: int = 6000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+    @staticmethod
+    def log_tail(state: Path, chars: int = 6000) -> str:
+        log = state / "jupyterhub.log"
+        return log.read_text(errors="replace")[-chars:] if log.exists() else ""
 
     def stop(self):
         """SIGTERM: the hub stops every single-user server (cleanup_servers) and its proxy."""

@@ -8,7 +8,9 @@ in a shared environment that holds the course. nbgrader's exchange is a shared f
 2. Each student fetches it in the Assignments tab, types answers (student 1 all, student 2
    one), runs the notebook's self-check `check.everything()`, saves and submits.
 3. On disk, as the OS users: a student cannot read the other's work, list the exchange's
-   inbound folder, or read the instructor's solutions/ or collected submissions.
+   inbound folder, or read the instructor's solutions/ or collected submissions. (nbgrader's
+   exchange itself hides a submission by its folder's name, which holds a timestamp and a random
+   string, in an inbound folder nobody but its owner can list; its files are world-readable.)
 4. The instructor collects and autogrades with stock nbgrader and with `python -m autograder
    grade`: the same scores, which are the self-check's too. Feedback is generated and
    released, and each student fetches it in the Assignments tab.
