@@ -75,9 +75,9 @@ c.Exchange.root = {exchange!r}
 def _require_root_and_browser():
     problems = []
     if os.geteuid() != 0:
-        problems.append("it must run as root (it creates OS users)")
+        problems.append("root (it creates OS users)")
     if find_chromium() is None:
-        problems.append("no Chromium found")
+        problems.append("Chromium (apt-get install -y chromium)")
     if problems:
         message = "the JupyterHub test needs " + " and ".join(problems)
         if _in_ci():
