@@ -208,9 +208,11 @@ def classroom():
             (ROOT / "build" / "hub").mkdir(parents=True, exist_ok=True)
             shutil.copy(hub.log, ROOT / "build" / "hub" / "jupyterhub.log")
     finally:
-        for name in users:
-            remove_user(name)
-        shutil.rmtree(top, ignore_errors=True)
+        try:
+            for name in users:
+                remove_user(name)
+        finally:
+            shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
