@@ -3,8 +3,9 @@
 - `course_environment()`: the single-user environment, a venv that every OS user can execute
   (the suite's own Python is a pyenv build under /root, mode 0700). It is made from Debian's
   /usr/bin/python3.11 under HUB_ENV (default /opt/attention-by-hand/hub-env), pip-installs
-  requirements.txt (the same pins as `make test`, JupyterHub included) and the course package,
-  and is reused while requirements.txt (and, for the course package, autograder/) are unchanged.
+  requirements.txt (the same pins as `make test`), tests/hub-requirements.txt (JupyterHub: the
+  hub runs from this environment too) and the course package, and is reused while those files
+  (and, for the course package, autograder/) are unchanged.
 - `http_proxy()`: configurable-http-proxy, installed from the npm registry into build/hub/node/.
 - `OsUser`: a test user made with useradd, its password set with chpasswd (PAM logs it in).
 - `Hub`: JupyterHub with PAM authentication and the default LocalProcessSpawner, so each
@@ -22,7 +23,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -32,6 +32,7 @@ from autograder import course
 
 ROOT = course.ROOT
 ENV_DIR = Path(os.environ.get("HUB_ENV", "/opt/attention-by-hand/hub-env"))
+HUB_REQUIREMENTS = ROOT / "tests" / "hub-requirements.txt"  # JupyterHub itself
 SYSTEM_PYTHON = "/usr/bin/python3.11"  # Debian's: readable and executable by every user
 PROXY_VERSION = "5.3.0"  # configurable-http-proxy, from the npm registry
 PROXY_DIR = ROOT / "build" / "hub" / "node"
@@ -71,14 +72,15 @@ def course_environment(lab_settings: dict) -> tuple[Path, float]:
     with open(ENV_DIR.parent / ".hub-env.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, however many test runs start
         python = ENV_DIR / "bin" / "python"
-        packages = _digest(ROOT / "requirements.txt")
+        packages = _digest(ROOT / "requirements.txt", HUB_REQUIREMENTS)
         stamp = ENV_DIR / ".requirements"
         if not (python.exists() and stamp.exists() and stamp.read_text() == packages):
             if not os.access(SYSTEM_PYTHON, os.X_OK):
                 _apt_install("python3.11", "python3.11-venv")
             shutil.rmtree(ENV_DIR, ignore_errors=True)
             run(SYSTEM_PYTHON, "-m", "venv", ENV_DIR)
-            run(python, "-m", "pip", "install", "--quiet", "-r", ROOT / "requirements.txt", timeout=1800)
+            run(python, "-m", "pip", "install", "--quiet", "-r", ROOT / "requirements.txt",
+                "-r", HUB_REQUIREMENTS, timeout=1800)
             stamp.write_text(packages)
         code = _digest(ROOT / "pyproject.toml", ROOT / "autograder")
         code_stamp = ENV_DIR / ".course"
@@ -208,9 +210,10 @@ class Hub:
             config_paths=config_paths, path=f"{env_dir}/bin:/usr/local/bin:/usr/bin:/bin"))
         log = state / "jupyterhub.log"
         env = {**os.environ, "CONFIGPROXY_AUTH_TOKEN": secrets.token_hex(32),
-               "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-        with open(log, "ab") as out:
-            process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=state,
+               "PATH": f"{env_dir / 'bin'}:{os.environ['PATH']}"}
+        with open(log, "ab") as out:  # the hub runs (as root) from the single-user environment
+            process = subprocess.Popen([str(env_dir / "bin" / "python"), "-m", "jupyterhub", "-f", str(config)],
+                                       cwd=state,
                                        env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        start_new_session=True)
         hub = cls(f"http://127.0.0.1:{port}", process, log)

@@ -56,9 +56,8 @@ INSTRUCTOR = "abh-instructor"
 STUDENTS = ("abh-student1", "abh-student2")
 STEP_S = 240  # the longest a single browser step may take (a server start, a notebook run)
 
-STUDENT_PAGE_CONFIG = {"disabledExtensions": {  # learner mode on the hub, with the Assignments tab kept
-    "@jupyter/nbgrader:create-assignment": True, "@jupyter/nbgrader:course-list": True,
-    "@jupyter/nbgrader:formgrader": True}}
+# learner mode on the hub is the course's own (`make lab`, Binder, deploy/): the Assignments tab stays
+STUDENT_PAGE_CONFIG = json.loads((ROOT / "jupyter-config" / "learner" / "labconfig" / "page_config.json").read_text())
 INSTRUCTOR_CONFIG = """\
 from autograder.nbgrader_setup import configure
 c = get_config()  # noqa: F821
