@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PORT ?= 8888
 # make lab ROLE=learner (the default) hides nbgrader's instructor tools (Create Assignment, the
-# Formgrader menu and server, Courses); ROLE=instructor shows them.
+# Formgrader and its server, Courses; the Assignment List stays); ROLE=instructor shows them.
 ROLE ?= learner
 ifeq ($(ROLE),learner)
   LAB_ROLE := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config/learner"

@@ -170,7 +170,7 @@ def fast_graded(tmp_path_factory):
 
 def pytest_terminal_summary(terminalreporter):
     """Print each notebook's execution time under nbgrader (recorded by the grading tests)."""
-    found = {"notebook_seconds": set(), "grading_seconds": set(), "browser": set()}
+    found = {"notebook_seconds": set(), "grading_seconds": set(), "browser": set(), "hub": set()}
     for reports in terminalreporter.stats.values():
         for report in reports:
             for key, value in getattr(report, "user_properties", []):
@@ -189,3 +189,8 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("JupyterLab in Chromium: open + run time per notebook, screenshots")
         for line in sorted(found["browser"]):
             terminalreporter.write_line(line)
+    if found["hub"]:  # tests/test_hub.py: the classroom on a real JupyterHub, step by step
+        terminalreporter.section("JupyterHub classroom in Chromium: seconds per step (build/screenshots/hub-*.png)")
+        for text in sorted(found["hub"]):
+            for line in text.splitlines():
+                terminalreporter.write_line(line)

@@ -85,7 +85,8 @@ def _get(url: str) -> tuple[int, str]:
         return err.code, ""
 
 
-INSTRUCTOR_PLUGINS = ["@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:menu",
+# nbgrader's menu stays: its Assignment List is how a hub's students fetch and submit
+INSTRUCTOR_PLUGINS = ["@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
                       "@jupyter/nbgrader:course-list"]
 
 

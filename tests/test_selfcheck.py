@@ -80,3 +80,22 @@ def test_self_check_stays_quiet_while_the_notebook_is_graded(tmp_path):
     support.nbformat.write(nb, str(path))
     [result] = support.grade(support.find_submissions(tmp_path), jobs=1)
     assert (result.verdict, result.score) == ("graded", result.max_score), result.message
+
+
+def test_self_check_finds_the_running_notebook_when_the_course_is_installed(tmp_path, monkeypatch):
+    """Installed without the course folder (a hub's environment: no solutions/, no notebooks/),
+    check.everything() reads the notebook its kernel runs, which Jupyter names in JPY_SESSION_NAME."""
+    from autograder.checks import selfcheck
+
+    assignment = course.assignments()[0]
+    fetched = tmp_path / assignment / f"{assignment}.ipynb"
+    fetched.parent.mkdir()
+    fetched.write_text(course.learner_notebook(assignment).read_text())
+    monkeypatch.setattr(course, "assignments", lambda: [])
+    monkeypatch.setattr(course, "learner_notebook", lambda a: tmp_path / "missing" / f"{a}.ipynb")
+    module = f"autograder.checks.{assignment.split('_', 1)[1]}"
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    assert selfcheck._assignment(module) is None
+    monkeypatch.setenv("JPY_SESSION_NAME", str(fetched))
+    assert selfcheck._assignment(module) == assignment
+    assert selfcheck._notebook(assignment) == fetched

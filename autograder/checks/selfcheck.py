@@ -29,7 +29,9 @@ _CALL = re.compile(r"^(check\.\w+\(.*\))\s*$", re.M)  # top-level calls only
 
 def _assignment(module_name: str) -> str | None:
     short = module_name.rsplit(".", 1)[-1]
-    return next((a for a in course.assignments() if a.split("_", 1)[-1] == short), None)
+    # installed without the course folder (a hub's environment): the running notebook names it
+    known = course.assignments() or [Path(os.environ.get("JPY_SESSION_NAME", "")).stem]
+    return next((a for a in known if a.split("_", 1)[-1] == short), None)
 
 
 def _notebook(assignment: str) -> Path | None:
