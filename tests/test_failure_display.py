@@ -61,6 +61,7 @@ def test_other_errors_keep_their_full_traceback():
     assert error.ename == "ZeroDivisionError" and "return 1 / 0" in text
 
 
+@pytest.mark.xdist_group("01_similarity")  # the worker that grades notebook 01's batch anyway
 def test_nbgrader_feedback_shows_the_message_without_the_checker(graded):
     """The same in nbgrader's feedback page for a wrong answer of notebook 01."""
     batch = graded("01_similarity")
