@@ -56,7 +56,7 @@ def pytest_collection_modifyitems(config, items):
     dropped = [item for item in items if item.get_closest_marker("full_only")]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if not item.get_closest_marker("full_only")]
+        items[:] = [item for item in items if item not in dropped]
 
 
 def full() -> bool:

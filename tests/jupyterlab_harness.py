@@ -16,6 +16,7 @@ Needs Chromium (`apt-get install -y chromium`) and `playwright` (requirements.tx
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -218,22 +219,30 @@ def lab_fixture(chromium, tmp_path_factory):
         _stop_lab(server)
 
 
-@pytest.fixture(scope="module", name="browser")
-def browser_fixture(chromium, tmp_path_factory):
+@contextlib.contextmanager
+def launched_chromium(chromium: str, home: Path):
+    """Debian's Chromium through Playwright, with `home` as its HOME (it writes nothing into ~)."""
     from playwright.sync_api import sync_playwright
 
-    home = tmp_path_factory.mktemp("browser-home")  # Chromium writes nothing into ~
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
            "XDG_CACHE_HOME": str(home / ".cache")}
     with sync_playwright() as playwright:
         # launch() gives the browser a fresh temporary profile of its own
         instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, env=env)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture(scope="module", name="browser")
+def browser_fixture(chromium, tmp_path_factory):
+    with launched_chromium(chromium, tmp_path_factory.mktemp("browser-home")) as instance:
         context = instance.new_context(viewport={"width": 1400, "height": 1050})
         try:
             yield context
         finally:
             context.close()
-            instance.close()
 
 
 @pytest.fixture(name="page")

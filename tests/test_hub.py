@@ -33,15 +33,15 @@ import pytest
 import support
 from hub_harness import ROOT, Hub, OsUser, as_user, course_environment, http_proxy, remove_user, run
 from jupyterlab_harness import (
-    CHROMIUM_ARGS,
     COURSE_SETTINGS,
-    SCREENSHOTS,
     TEST_SETTINGS,
     _in_ci,
     executed,
     find_chromium,
+    launched_chromium,
     menu,
     run_from,
+    screenshot,
     select_cell,
     state,
     wait_settled,
@@ -82,11 +82,6 @@ def _require_root_and_browser():
         if _in_ci():
             pytest.fail(f"CI=true but {message}", pytrace=False)
         pytest.skip(message)
-
-
-def shot(page, name: str):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"hub-{name}.png"))
 
 
 def log_in(browser, hub, user: OsUser):
@@ -216,18 +211,10 @@ def classroom():
 
 @pytest.fixture(scope="module")
 def browser(classroom):
-    from playwright.sync_api import sync_playwright
-
     home = Path(tempfile.mkdtemp(prefix="abh-hub-browser-"))
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-           "XDG_CACHE_HOME": str(home / ".cache")}
     try:
-        with sync_playwright() as playwright:
-            instance = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS, env=env)
-            try:
-                yield instance
-            finally:
-                instance.close()
+        with launched_chromium(find_chromium(), home) as instance:
+            yield instance
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
@@ -252,7 +239,7 @@ def test_classroom_on_jupyterhub(classroom, browser, record_property):
     page.locator("#success-modal button.close, #success-modal .btn-primary").first.click()
     page.locator("#success-modal").wait_for(state="hidden")
     row.locator(".label-success", has_text="released").wait_for()
-    shot(page, "1-instructor-formgrader-released")
+    screenshot(page, "hub-1-instructor-formgrader-released")
     outbound = classroom["exchange"] / COURSE_ID / "outbound" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     assert outbound.exists(), "Formgrader's Release put nothing into the exchange"
     page.context.close()
@@ -273,7 +260,7 @@ def test_classroom_on_jupyterhub(classroom, browser, record_property):
         released = page.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT)
         released.locator("button", has_text="Fetch").click()
         page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).first.wait_for()
-        shot(page, f"2-student{number}-fetched")
+        screenshot(page, f"hub-2-student{number}-fetched")
         path = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
         assert (student.home / path).exists(), f"{name}: the fetched notebook is not in the home folder"
 
@@ -283,7 +270,7 @@ def test_classroom_on_jupyterhub(classroom, browser, record_property):
                 type_answer(page, index, typed[name][support.grade_id(cell)])
         selfcheck[name] = score_of(run_then_check(page))
         page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").last.scroll_into_view_if_needed()
-        shot(page, f"3-student{number}-selfcheck")
+        screenshot(page, f"hub-3-student{number}-selfcheck")
         menu(page, "File", "docmanager:save")
         page.wait_for_function("() => !document.querySelector('.lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty')")
         saved = support.read(student.home / path)
@@ -293,7 +280,7 @@ def test_classroom_on_jupyterhub(classroom, browser, record_property):
         fetched = page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).first
         fetched.locator("button", has_text="Submit").click()
         page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).first.wait_for()
-        shot(page, f"4-student{number}-submitted")
+        screenshot(page, f"hub-4-student{number}-submitted")
         page.context.close()
         timings[f"student {number} fetches, answers, checks, submits"] = time.monotonic() - step
     full_marks, most = selfcheck[STUDENTS[0]]
@@ -336,7 +323,7 @@ def test_classroom_on_jupyterhub(classroom, browser, record_property):
         submitted = page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).first
         submitted.locator("button", has_text="Fetch Feedback").click()
         page.locator("#submitted_assignments_list a", has_text="view feedback").first.wait_for()
-        shot(page, f"5-student{number}-feedback")
+        screenshot(page, f"hub-5-student{number}-feedback")
         pages = list((users[name].home / ASSIGNMENT / "feedback").rglob("*.html"))
         assert pages, f"{name} received no feedback"
         got, most = selfcheck[name]
