@@ -73,6 +73,7 @@ def warm_up(assignments=()) -> None:
             layer(torch.zeros(1, 3, 8))
     if len(assignments) > 1:
         _first_figure(matplotlib.pyplot)
+        _first_failure(torch)
     warnings.filterwarnings("ignore", message=".*non-interactive.*")
     config = Config()
     config.HistoryManager.enabled = False  # no history database, no saving thread to fork
@@ -93,6 +94,20 @@ def _first_training_step(torch) -> None:
     loss.backward()
     optimizer.step()
     optimizer.zero_grad()
+
+
+def _first_failure(torch) -> None:
+    """What a check does the first time an answer is wrong, or a cell prints a tensor: torch
+    imports its symbolic-shapes machinery (sympy: 0.2 s) on the first `torch.unravel_index`, and
+    a module on the first tensor repr; IPython its logger and debugger on the first error."""
+    import bdb  # noqa: F401
+    import encodings.unicode_escape  # noqa: F401
+
+    import IPython.core.logger  # noqa: F401
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401
+
+    torch.unravel_index(torch.tensor(3), (2, 2))
+    repr(torch.zeros(2))
 
 
 def _first_figure(plt) -> None:
