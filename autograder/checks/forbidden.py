@@ -188,6 +188,7 @@ class _Watch(TorchFunctionMode):
         self.allowed = set().union(*(_codes(obj) for obj in rule.allow + ALWAYS_ALLOWED))
         self.kinds: dict = {}
         self.c_names: dict = {}
+        self.quiet: set = set()  # code objects whose calls need no look (learnt during this call)
         self.found: str | None = None
         self.boundary = None
 
@@ -238,6 +239,13 @@ class _Watch(TorchFunctionMode):
     # -- the three sources of events
     def profile(self, frame, event, arg):
         try:
+            # Most events need nothing: returns, calls of code already found harmless (`quiet`), C
+            # calls whose name is known not to be forbidden. They are dropped here, cheaply.
+            if event == "call":
+                if frame.f_code in self.quiet:
+                    return
+            elif event != "c_call" or not self.names or self.c_names.get(arg.__name__) is False:
+                return
             self._on_event(frame, event, arg)
         except Exception:  # noqa: S110 (the watch must never break the code it watches: CPython
             pass  # would switch the profiler off and raise into the learner's code)
@@ -260,6 +268,8 @@ class _Watch(TorchFunctionMode):
             if owner is not None or (kind == _LIBRARY and self.names and self._forbidden_name(code.co_name)):
                 if self._from_learner(frame.f_back):
                     self._builtin(_label_code(code, owner))
+            else:  # the learner's own code, or torch's that forbids nothing: never looked at again
+                self.quiet.add(code)
         elif event == "c_call" and self.names:
             name = getattr(arg, "__name__", None)
             if (isinstance(name, str) and self._forbidden_name(name) and self._is_torch(arg)

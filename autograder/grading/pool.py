@@ -132,17 +132,33 @@ def _settle(job: _Running, notebook_timeout: float) -> bool:
 
 
 def _close(job: _Running) -> None:
-    job.process.join(timeout=5)
-    if job.process.is_alive():
-        job.process.kill()
-    job.conn.close()
-    if job.scratch:
-        shutil.rmtree(job.scratch, ignore_errors=True)
-    job.result.seconds = round(time.perf_counter() - job.started, 3)
+    """The submission's result is final: timed, its tampering and sandbox reports settled. Its
+    process may still be leaving (see `_reap`)."""
+    job.closed = time.perf_counter()
+    job.result.seconds = round(job.closed - job.started, 3)
     job.result.tampered = sorted(set(job.result.tampered))
     if job.result.blocked and job.result.verdict == "graded":
         job.result.verdict = "blocked"
         job.result.message = "the sandbox stopped this notebook when it tried to: " + "; ".join(job.result.blocked)
+
+
+EXIT_GRACE = 5.0  # seconds a finished child may take to exit before it is killed
+
+
+def _reap(job: _Running, wait: float = 0.0) -> bool:
+    """Collect a finished child (killed if it is still there EXIT_GRACE seconds after it finished,
+    or after `wait` seconds) and delete its scratch folder; False while it is still exiting on its
+    own. A large process takes milliseconds to exit: the next submission starts meanwhile."""
+    job.process.join(timeout=wait)
+    if job.process.is_alive():
+        if not wait and time.perf_counter() - job.closed < EXIT_GRACE:
+            return False
+        job.process.kill()
+        job.process.join()
+    job.conn.close()
+    if job.scratch:
+        shutil.rmtree(job.scratch, ignore_errors=True)
+    return True
 
 
 _PROBED: dict[tuple, list[str]] = {}
@@ -185,6 +201,7 @@ def _grade_all(submissions, jobs, progress, cell_timeout, notebook_timeout, plan
     results: dict[int, NotebookResult] = {}
     pending = list(enumerate(submissions))
     running: dict[int, _Running] = {}
+    exiting: list[_Running] = []
 
     def finish(index, result):
         results[index] = result
@@ -192,6 +209,7 @@ def _grade_all(submissions, jobs, progress, cell_timeout, notebook_timeout, plan
             progress(len(results), len(submissions), result)
 
     while pending or running:
+        exiting = [job for job in exiting if not _reap(job)]
         while pending and len(running) < max(1, jobs):
             index, sub = pending.pop(0)
             result, job = _start(sub, context, cell_timeout, plan, scratch_root)
@@ -207,5 +225,8 @@ def _grade_all(submissions, jobs, progress, cell_timeout, notebook_timeout, plan
             if _settle(job, notebook_timeout):
                 _close(job)
                 del running[index]
+                exiting.append(job)
                 finish(index, job.result)
+    for job in exiting:
+        _reap(job, wait=5)
     return [results[i] for i in range(len(submissions))]

@@ -323,6 +323,12 @@ _MODIFY_EVENTS = {"os.remove": "delete", "os.rmdir": "delete", "os.rename": "ren
 _PROCESS_EVENTS = ("os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
                    "subprocess.Popen", "pty.spawn")
 
+_NETWORK_EVENTS = ("socket.connect", "socket.bind", "socket.sendto")
+# Every event the hook looks at (CPython names all of os.exec* "os.exec" and os.spawn* "os.spawn"):
+# an audit hook runs on every event of the interpreter, tens of thousands per notebook.
+_OBSERVED = frozenset({"open", "os.listdir", "os.scandir", "os.kill", "os.killpg", *_MODIFY_EVENTS,
+                       *_PROCESS_EVENTS, *_NETWORK_EVENTS})
+
 
 def _learner_frame() -> bool:
     """Did the notebook's own code do this, not the import system (which lists and probes every
@@ -369,7 +375,7 @@ class Attempts:
         self.report(text)
 
     def __call__(self, event: str, args: tuple) -> None:
-        if self.busy:
+        if event not in _OBSERVED or self.busy:  # most events (attribute reads, id(), compile) say nothing
             return
         self.busy = True
         try:
@@ -392,7 +398,7 @@ class Attempts:
             self._note(f"list the folder {os.fsdecode(args[0])}")
         elif event in _MODIFY_EVENTS and args and self._outside(args[0]):
             self._note(f"{_MODIFY_EVENTS[event]} {os.fsdecode(args[0])}")
-        elif event in _PROCESS_EVENTS or event.startswith("os.exec") or event.startswith("os.spawn"):
+        elif event in _PROCESS_EVENTS:
             what = f" ({os.fsdecode(args[0]) if args and isinstance(args[0], (str, bytes)) else ''})" \
                 if event != "os.fork" else ""
             self._note(f"start a process{what.replace(' ()', '')}: it was stopped with the notebook")
@@ -400,5 +406,5 @@ class Attempts:
             self._note(f"send a signal to process {args[0]}" if args[0] > 0 else "send a signal to a process group")
         elif event == "os.killpg":
             self._note("send a signal to a process group")
-        elif event in ("socket.connect", "socket.bind", "socket.sendto"):
+        elif event in _NETWORK_EVENTS:
             self._note(f"use the network ({args[1] if len(args) > 1 else ''})")
