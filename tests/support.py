@@ -40,6 +40,7 @@ class Catalogue:
     assignment: str
     wrong_answers: list[WrongAnswer]
     worked_examples: dict[str, object] = field(default_factory=dict)
+    cannot_learn: list[str] = field(default_factory=list)  # wrong answers the graded training must fail
 
 
 def catalogue(assignment: str) -> Catalogue:
@@ -47,7 +48,8 @@ def catalogue(assignment: str) -> Catalogue:
     spec = importlib.util.spec_from_file_location(f"catalogue_{assignment}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return Catalogue(assignment, list(module.WRONG_ANSWERS), dict(getattr(module, "WORKED_EXAMPLES", {})))
+    return Catalogue(assignment, list(module.WRONG_ANSWERS), dict(getattr(module, "WORKED_EXAMPLES", {})),
+                     list(getattr(module, "CANNOT_LEARN", [])))
 
 
 def plt_show_calls(path: Path) -> int:

@@ -62,6 +62,19 @@ def test_fast_grader_takes_marks_off_every_wrong_answer_and_names_it(fast_graded
         f"the fast grader's messages for '{name}' do not name the mistake ('{wrong.hint}'):\n{messages}")
 
 
+CANNOT_LEARN = [(a, name) for a, c in CATALOGUES.items() for name in c.cannot_learn]
+
+
+@pytest.mark.parametrize("assignment,name", by_assignment(CANNOT_LEARN))
+def test_the_short_graded_training_still_fails_a_model_that_cannot_learn(fast_graded, assignment, name):
+    wrong = next(w for w in CATALOGUES[assignment].wrong_answers if w.name == name)
+    training = [c for c in fast_graded(assignment)[name].cells if c.grade_id == "test_training"]
+    assert training, "the notebook has no test_training cell"
+    assert training[0].points == 0, f"'{name}' passed the graded training: {training[0].message}"
+    # the cell names the cause: the model's own failing test, else that it did not learn
+    assert wrong.hint in training[0].message or "did not learn" in training[0].message, training[0].message
+
+
 @pytest.mark.parametrize("assignment", by_assignment())
 def test_feedback_page_names_the_mistake(graded, assignment):
     batch = graded(assignment)

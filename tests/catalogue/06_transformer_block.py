@@ -206,6 +206,11 @@ class EncoderBlock(nn.Module):
 ]
 
 # The notebook's own layer-norm example (no source gives numbers for notebook 06).
+# Models that cannot learn to reverse (no positions, probabilities fed to the cross-entropy,
+# blocks whose weights the optimizer never sees): the graded training run must fail each of them
+# (test_training scores 0), however short it is.
+CANNOT_LEARN = ["no positional encoding", "softmax on the output", "blocks in a plain list"]
+
 WORKED_EXAMPLES = {
     "layer_norm(pair, torch.ones(4), torch.zeros(4))": [[-1.3416, -0.4472, 0.4472, 1.3416],
                                                         [-1.3416, -0.4472, 0.4472, 1.3416]],
