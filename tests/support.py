@@ -52,6 +52,13 @@ def catalogue(assignment: str) -> Catalogue:
                      list(getattr(module, "CANNOT_LEARN", [])))
 
 
+def self_check_score(text: str, who: str = "") -> tuple[float, float]:
+    """(points, out of) from the table check.everything() prints; fails the test without one."""
+    match = re.search(r"score: ([\d.]+) / ([\d.]+)", text)
+    assert match, f"{who + ': ' if who else ''}check.everything() showed no score:\n{text}"
+    return float(match[1]), float(match[2])
+
+
 def plt_show_calls(path: Path) -> int:
     """How many `plt.show()` calls the notebook's code makes (commented-out lines excluded)."""
     nb = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -12,7 +12,6 @@ in CI (CI=true).
 """
 
 import json
-import re
 import time
 from pathlib import Path
 
@@ -145,9 +144,7 @@ def assert_self_check(page, path, run, solved: bool):
     kind = "solution" if solved else "learner"
     page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").last.scroll_into_view_if_needed()
     screenshot(page, f"selfcheck-{kind}-{path.parent.name}")
-    match = re.search(r"score: ([\d.]+) / ([\d.]+)", run.last_output)
-    assert match, f"{path.name}: check.everything() showed no table:\n{run.last_output}"
-    got, most = float(match[1]), float(match[2])
+    got, most = support.self_check_score(run.last_output, path.name)
     assert (got == most) if solved else (got == 0 and "not done yet" in run.last_output), run.last_output
 
 

@@ -141,12 +141,6 @@ def run_then_check(page) -> str:
     return wait_settled(page, deadline)["cells"][last]["output"]
 
 
-def score_of(text: str) -> tuple[float, float]:
-    match = re.search(r"score: ([\d.]+) / ([\d.]+)", text)
-    assert match, f"check.everything() showed no table:\n{text}"
-    return float(match[1]), float(match[2])
-
-
 def denied(user: str, *command) -> bool:
     """True if `command`, run as the OS user, fails with a permission error."""
     result = as_user(user, *command, check=False, cwd="/")
@@ -268,7 +262,7 @@ def test_classroom_on_jupyterhub(classroom, browser, record_property):
         for index, cell in enumerate(learner.cells):
             if support.grade_id(cell) in typed[name] and cell.metadata.get("nbgrader", {}).get("solution"):
                 type_answer(page, index, typed[name][support.grade_id(cell)])
-        selfcheck[name] = score_of(run_then_check(page))
+        selfcheck[name] = support.self_check_score(run_then_check(page))
         page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").last.scroll_into_view_if_needed()
         screenshot(page, f"hub-3-student{number}-selfcheck")
         menu(page, "File", "docmanager:save")

@@ -5,7 +5,6 @@ same notebook (the batch tests/test_grading.py grades)."""
 
 import json
 import os
-import re
 
 import pytest
 import support
@@ -14,8 +13,6 @@ from conftest import by_assignment
 from autograder import course
 from autograder.grading import execute
 from autograder.grading import plan as planning
-
-SCORE = re.compile(r"score: ([\d.]+) / ([\d.]+)")
 
 
 def self_check_output(notebook) -> str:
@@ -59,11 +56,10 @@ def test_self_check_in_the_notebook_gives_the_graders_points(graded, assignment)
         nb = support.read(submitted / student / assignment / f"{assignment}.ipynb")
         nb.metadata["_assignment"] = assignment
         printed = self_check_output(nb)
-        match = SCORE.search(printed)
-        assert match, f"{name}: check.everything() printed no score:\n{printed}"
+        got, most = support.self_check_score(printed, name)
         expected = batch.results[student]
-        assert (float(match[1]), float(match[2])) == (expected.total, expected.max_total), (
-            f"{name}: check.everything() says {match[0]}, nbgrader {expected.total:g} / "
+        assert (got, most) == (expected.total, expected.max_total), (
+            f"{name}: check.everything() says {got:g} / {most:g}, nbgrader {expected.total:g} / "
             f"{expected.max_total:g}:\n{printed}")
         if name == "solution":
             assert "✘" not in printed
