@@ -93,6 +93,40 @@ CASES = {
         "def dot_product(a, b):\n    import autograder.checks.core as c\n"
         "    c.problem_with = lambda *a, **k: None\n    return a * b\n")}),
         MAX - 2, "graded", "modified while this test ran"),
+    # The guard also watches what a learner cell could use to rewrite or fake a later test cell.
+    "IPython input transformer": (notebook({"dot_product": (
+        "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n" + WRONG_DOT)}),
+        MAX - 2, "graded", "IPython's post-input transformers"),
+    "IPython AST transformer": (notebook({"dot_product": (
+        "import ast\nclass Empty(ast.NodeTransformer):\n"
+        "    def visit_Module(self, node):\n        return ast.Module(body=[ast.Pass()], type_ignores=[])\n"
+        "get_ipython().ast_transformers.append(Empty())\n" + WRONG_DOT)}),
+        MAX - 2, "graded", "IPython's AST transformers"),
+    "IPython event callback": (notebook({"dot_product": (
+        "def patch(*args):\n    import torch\n    torch.allclose = lambda *a, **k: True\n"
+        "get_ipython().events.register('pre_run_cell', patch)\n" + WRONG_DOT)}),
+        MAX - 2, "graded", "IPython's 'pre_run_cell' callbacks"),
+    "IPython shell method replaced": (notebook({"dot_product": (
+        "get_ipython().run_cell = lambda *a, **k: None\n" + WRONG_DOT)}),
+        MAX - 2, "graded", "IPython's shell.run_cell"),
+    "torch function mode left on": (notebook({"dot_product": (
+        "import torch\nfrom torch.overrides import TorchFunctionMode\n"
+        "class Yes(TorchFunctionMode):\n    def __torch_function__(self, func, types, args=(), kwargs=None):\n"
+        "        return True if func is torch.allclose else func(*args, **(kwargs or {}))\n"
+        "Yes().__enter__()\n" + WRONG_DOT)}),
+        MAX - 2, "graded", "torch's function-mode stack"),
+    "check's code replaced": (notebook({"dot_product": (
+        "import autograder.checks.core as c\nc.problem_with.__code__ = (lambda *a, **k: None).__code__\n"
+        + WRONG_DOT)}), MAX - 2, "graded", "autograder.checks.core.problem_with (its code)"),
+    "check's closure replaced": (notebook({"dot_product": (
+        "check.dot_product.__closure__[0].cell_contents = lambda *a, **k: None\n" + WRONG_DOT)}),
+        MAX - 2, "graded", "(its code)"),
+    "tensor subclass that agrees with everything": (notebook({"dot_product": (
+        "import torch\nclass Agreeable(torch.Tensor):\n"
+        "    @classmethod\n    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+        "        return True if func is torch.allclose else super().__torch_function__(func, types, args, kwargs)\n"
+        "def dot_product(a, b):\n    return (a * b).as_subclass(Agreeable)\n")}),
+        MAX - 2, "graded", "a subclass of torch.Tensor"),
     "correct answer with a warning": (notebook({"dot_product": (
         "import warnings\ndef dot_product(a, b):\n    warnings.warn('harmless', DeprecationWarning)\n"
         "    return (a * b).sum()\n")}), MAX, "graded", "score: 15 / 15"),

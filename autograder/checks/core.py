@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy
 import torch
 
 from . import forbidden
@@ -39,6 +40,10 @@ from .forbidden import ExerciseFailed
 
 # Bound once, before any learner code runs.
 _Tensor = torch.Tensor
+# The tensor types an answer may return. A subclass of its own could answer every question the
+# comparison asks of it (its shape, its values, `allclose`) with whatever passes.
+_PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)
+_PLAIN_NUMBERS = (int, float, bool, numpy.float64)
 _allclose = torch.allclose
 _isfinite = torch.isfinite
 _isnan = torch.isnan
@@ -206,12 +211,19 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+def _subclass_problem(got: Any) -> str:
+    return (f"it returned a {type(got).__name__}, a subclass of torch.Tensor; "
+            "return a plain torch.Tensor (the checks cannot trust what a subclass says about itself)")
+
+
 def _tensor_problem(got: Any, expected: torch.Tensor, atol: float, rtol: float) -> str | None:
     """What is wrong with `got` as an answer whose right value is `expected`, or None."""
     if got is None:
         return "it returned None: is a `return` statement missing?"
     if not isinstance(got, _Tensor):
         return f"it returned a {type(got).__name__}; a torch.Tensor was expected"
+    if type(got) not in _PLAIN_TENSORS:
+        return _subclass_problem(got)
     got = got.detach()
     if _shape(got) != _shape(expected):
         return f"the result has shape {_shape(got)}, but it should have shape {_shape(expected)}"
@@ -248,10 +260,14 @@ def problem_with(got: Any, expected: Any, atol: float = 1e-5, rtol: float = 1e-4
                 return f"item {i} of the returned tuple is wrong: {problem}"
         return None
     if isinstance(expected, (int, float)):
+        if isinstance(got, _Tensor) and type(got) not in _PLAIN_TENSORS:
+            return _subclass_problem(got)
         if isinstance(got, _Tensor) and got.numel() == 1:
             got = got.item()
         if not isinstance(got, (int, float)):
             return f"it returned a {_describe(got)}; a number was expected"
+        if type(got) not in _PLAIN_NUMBERS:  # a float of its own could fake its value
+            return f"it returned a {type(got).__name__}, a subclass of a number type; return a plain number"
         if not math.isclose(got, expected, rel_tol=rtol, abs_tol=atol):
             return f"it gives {got:.6g}, but the right value is {expected:.6g}"
         return None

@@ -17,6 +17,7 @@ import gc
 import io
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -79,11 +80,31 @@ def warm_up(assignments=()) -> None:
     config.HistoryManager.enabled = False  # no history database, no saving thread to fork
     shell = InteractiveShell.instance(config=config)
     shell.showtraceback = lambda *args, **kwargs: None  # errors are reported our way
-    _WARM.update(shell=shell, guard=guard.Guard())
+    _WARM.update(shell=shell, guard=guard.Guard(shell=shell))
     # Everything the parent holds now stays as it is in every child: without this, a child's first
     # garbage collection touches every object (torch._dynamo alone brings many), copying the
     # parent's memory page by page (a fifth of a second per fork).
     gc.freeze()
+
+
+_COURSE_IMPORT = re.compile(r"^\s*(?:from\s+(autograder[\w.]*)\s+import\s+([\w, ]+)|import\s+(autograder[\w.]*))", re.M)
+
+
+def guard_for(assignment: str):
+    """The warm guard, narrowed to what `assignment`'s checks can reach (the course modules its
+    source notebook imports, and theirs): computed once per assignment, in the parent."""
+    guards = _WARM.setdefault("guards", {})
+    if assignment not in guards:
+        names = set()
+        for cell in source(assignment).cells:
+            for package, imported, plain in _COURSE_IMPORT.findall(cell["source"]):
+                for name in imported.split(",") if package else ():  # a submodule, or a name of the package
+                    submodule = f"{package}.{name.split(' as ')[0].strip()}"
+                    names.add(submodule if submodule in sys.modules else package)
+                if plain:
+                    names.add(plain)
+        guards[assignment] = _WARM["guard"].narrowed(sorted(names))
+    return guards[assignment]
 
 
 def _first_training_step(torch) -> None:
@@ -178,9 +199,9 @@ def _send(conn, *message) -> None:
     conn.send_bytes(json.dumps(message).encode("utf-8"))
 
 
-def run_notebook(conn, cells: list[PlannedCell], cell_timeout: int) -> None:
+def run_notebook(conn, cells: list[PlannedCell], cell_timeout: int, guard=None) -> None:
     """Run one notebook's cells in this (forked) process; send one message per test cell."""
-    shell, guard = _WARM["shell"], _WARM["guard"]
+    shell, guard = _WARM["shell"], guard or _WARM["guard"]
     signal.signal(signal.SIGALRM, _on_alarm)
     protected, answer_errors = {}, {}
     for cell in cells:
@@ -213,7 +234,7 @@ def run_notebook(conn, cells: list[PlannedCell], cell_timeout: int) -> None:
     _send(conn, "done")
 
 
-def child_main(conn, cells, cell_timeout, plan=None, scratch=None):
+def child_main(conn, cells, cell_timeout, plan=None, scratch=None, guard=None):
     """The forked child's entry point: confine this process to the sandbox (`plan`, with `scratch`
     as its only writable folder; None: no sandbox), run, report, and leave without running the
     parent's exit code."""
@@ -221,7 +242,7 @@ def child_main(conn, cells, cell_timeout, plan=None, scratch=None):
         if plan is not None:
             sandbox.confine(plan, scratch, conn.fileno())
             sys.addaudithook(sandbox.Attempts(plan, scratch, lambda text: _send(conn, "blocked", text)))
-        run_notebook(conn, cells, cell_timeout)
+        run_notebook(conn, cells, cell_timeout, guard)
     finally:
         conn.close()
         os._exit(0)  # skip atexit handlers and buffers inherited from the parent

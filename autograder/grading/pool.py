@@ -17,7 +17,7 @@ import time
 from .. import course
 from ..nbgrader_setup import CELL_TIMEOUT
 from . import sandbox
-from .execute import child_main, probe_sandbox, warm_up
+from .execute import child_main, guard_for, probe_sandbox, warm_up
 from .plan import SourceNotebook, plan, read_submission, source
 from .results import CellResult, NotebookResult
 from .submissions import Submission
@@ -99,7 +99,8 @@ def _start(sub: Submission, context, cell_timeout: int, confinement=None,
         return result, None
     scratch = tempfile.mkdtemp(prefix="submission-", dir=scratch_root) if confinement is not None else None
     parent_end, child_end = context.Pipe(duplex=False)
-    process = context.Process(target=child_main, args=(child_end, cells, cell_timeout, confinement, scratch), daemon=True)
+    process = context.Process(target=child_main, args=(child_end, cells, cell_timeout, confinement, scratch,
+                                                          guard_for(sub.assignment)), daemon=True)
     process.start()
     child_end.close()
     limits = confinement.limits if confinement is not None else None
