@@ -13,3 +13,4 @@ class CorrectAnswer:
     cell: str
     name: str
     code: str
+    slow: bool = False  # seconds, not milliseconds, on the hidden test's inputs: `make test-full` only

@@ -6,8 +6,8 @@ one assignment share an `xdist_group`, so the batch runs on one worker only.
 Two sizes (`make test` and `make test-full`):
 
 - by default the nbgrader batch holds the solution, the untouched learner notebook and the
-  first catalogued wrong answer of each exercise; the fast grader, proven equal to nbgrader on
-  that batch, then grades the whole wrong-answer catalogue;
+  first catalogued wrong answer of each exercise, several exercises' per notebook; the fast
+  grader, proven equal to nbgrader on that batch, then grades the whole wrong-answer catalogue;
 - with `--full` (or COURSE_TESTS=full) every catalogued wrong answer also goes through stock
   nbgrader, and every notebook is opened in JupyterLab (tests/test_browser.py).
 """
@@ -92,11 +92,43 @@ def nbgrader_wrong_answers(catalogue: support.Catalogue) -> list[support.WrongAn
     return list(first.values())
 
 
+def mistake_named(wrong: support.WrongAnswer, lost: set[str], messages: str, tests: dict[str, list[str]]) -> bool:
+    """A graded notebook shows `wrong`: its exercise's own tests lost points and its hint is shown."""
+    return bool(lost & set(tests[wrong.cell])) and wrong.hint in messages
+
+
+def shared_notebooks(assignment: str, wrong_answers: list[support.WrongAnswer],
+                     folder) -> list[list[support.WrongAnswer]]:
+    """The wrong answers (at most one per exercise) in as few notebooks as possible: each notebook
+    holds several exercises' wrong answers, and a wrong answer joins one only if, graded there by
+    the fast grader, its own exercise still loses points with its hint shown. A later exercise that
+    calls an earlier, wrong function may fail with the earlier hint: it moves to the next notebook.
+    (nbgrader then grades these notebooks; every assertion is made on nbgrader's results.)"""
+    learner = support.read(course.learner_notebook(assignment))
+    answers = support.solution_code(assignment)
+    tests = support.exercise_tests(assignment)
+    remaining, notebooks = list(wrong_answers), []
+    while remaining:
+        target = folder / f"round{len(notebooks)}" / assignment / f"{assignment}.ipynb"
+        target.parent.mkdir(parents=True)
+        nbformat.write(support.submission(learner, {**answers, **{w.cell: w.code for w in remaining}}),
+                       str(target))
+        [result] = support.grade(support.find_submissions(target.parent.parent), jobs=1)
+        lost = {c.grade_id for c in result.cells if c.points < c.max_points}
+        messages = "\n".join(c.message for c in result.cells)
+        kept = [w for w in remaining if mistake_named(w, lost, messages, tests)] or remaining[:1]
+        notebooks.append(kept)
+        remaining = [w for w in remaining if w not in kept]
+    return notebooks
+
+
 class Batch:
     """The submissions of one assignment graded by stock nbgrader: 'solution', 'untouched', and
-    one per wrong answer of `nbgrader_wrong_answers` (`wrong_ids` maps their names to students)."""
+    the wrong answers of `nbgrader_wrong_answers` (`wrong_ids` maps their names to students):
+    one notebook each with --full, else several exercises' wrong answers per notebook
+    (`shared_notebooks`): a kernel per notebook is what nbgrader's time goes to."""
 
-    def __init__(self, scratch, assignment):
+    def __init__(self, scratch, assignment, workspace):
         self.scratch = scratch
         self.assignment = assignment
         self.catalogue = support.catalogue(assignment)
@@ -111,13 +143,15 @@ class Batch:
             "solution": support.submission(learner, answers, extra_cells=(probe,)),
             "untouched": learner,
         }
+        if full():
+            notebooks = [[wrong] for wrong in self.wrong_answers]
+        else:
+            notebooks = shared_notebooks(assignment, self.wrong_answers, workspace)
         self.wrong_ids = {}
-        for i, wrong in enumerate(self.catalogue.wrong_answers):
-            if wrong not in self.wrong_answers:
-                continue
+        for i, wrongs in enumerate(notebooks):
             student = f"wrong{i:02d}"
-            self.wrong_ids[wrong.name] = student
-            submissions[student] = support.submission(learner, {**answers, wrong.cell: wrong.code})
+            self.wrong_ids.update({wrong.name: student for wrong in wrongs})
+            submissions[student] = support.submission(learner, {**answers, **{w.cell: w.code for w in wrongs}})
         started = time.perf_counter()
         self.results = support.autograde(scratch, assignment, submissions)
         self.nbgrader_seconds = time.perf_counter() - started
@@ -136,7 +170,7 @@ def graded(tmp_path_factory):
     def get(assignment):
         if assignment not in batches:
             scratch = course.make_scratch_course(tmp_path_factory.mktemp(f"grade-{assignment}"))
-            batches[assignment] = Batch(scratch, assignment)
+            batches[assignment] = Batch(scratch, assignment, tmp_path_factory.mktemp(f"shared-{assignment}"))
         return batches[assignment]
 
     return get

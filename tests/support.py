@@ -84,6 +84,21 @@ def solution_code(assignment: str) -> dict[str, str]:
     return answers
 
 
+def exercise_tests(assignment: str) -> dict[str, list[str]]:
+    """The graded test cells of each exercise, by the grade id of its solution cell: the test
+    cells between that solution cell and the next one."""
+    tests: dict[str, list[str]] = {}
+    exercise = None
+    for cell in read(course.source_notebook(assignment)).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            exercise = meta["grade_id"]
+            tests[exercise] = []
+        elif meta.get("grade") and exercise is not None:
+            tests[exercise].append(meta["grade_id"])
+    return tests
+
+
 def submission(learner: nbformat.NotebookNode, answers: dict[str, str],
                extra_cells: tuple[str, ...] = ()) -> nbformat.NotebookNode:
     """A learner notebook with the given answers typed into its solution cells."""

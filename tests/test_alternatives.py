@@ -1,6 +1,7 @@
 """Every catalogued alternative correct answer gets full marks under the fast grader (which
 tests/test_grading.py proves equal to stock nbgrader on each assignment's batch) and, in
-`make test-full`, under stock nbgrader too."""
+`make test-full`, under stock nbgrader too. An alternative marked slow (a Python loop that
+takes most of a minute on the hidden test's inputs) is graded only in `make test-full`."""
 
 import importlib.util
 from pathlib import Path
@@ -8,17 +9,20 @@ from pathlib import Path
 import nbformat
 import pytest
 import support
+from conftest import full
 from support import find_submissions, grade
 
 from autograder import course, grading
 
 
-def correct_answers(assignment):
+def correct_answers(assignment, slow=True):
+    """The catalogued alternatives; `slow=False` leaves out those marked slow (kept for
+    `make test-full`)."""
     path = support.CATALOGUE / f"{assignment}.py"
     spec = importlib.util.spec_from_file_location(f"alternatives_{assignment}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return list(getattr(module, "CORRECT_ANSWERS", []))
+    return [a for a in getattr(module, "CORRECT_ANSWERS", []) if slow or not a.slow]
 
 
 WITH_ALTERNATIVES = [a for a in course.assignments() if correct_answers(a)]
@@ -47,7 +51,7 @@ def _fast_grade(tmp_path: Path, assignment, submissions):
 
 @pytest.mark.parametrize("assignment", by_assignment(WITH_ALTERNATIVES))
 def test_alternative_correct_answers_get_full_marks_from_the_fast_grader(tmp_path, assignment):
-    alternatives = correct_answers(assignment)
+    alternatives = correct_answers(assignment, slow=full())
     results = _fast_grade(tmp_path, assignment,
                           _submissions(assignment, [(a.cell, a.code) for a in alternatives]))
     for i, alternative in enumerate(alternatives):

@@ -2,8 +2,10 @@
 notebooks get zero, catalogued wrong answers lose marks and are named in the feedback, and the
 worked examples' numbers come out of the solutions.
 
-nbgrader grades one wrong answer per exercise (every one with --full, `make test-full`); the
-fast grader, shown to give nbgrader's points on that same batch, grades the whole catalogue."""
+nbgrader grades one wrong answer per exercise, several exercises' in one notebook when each still
+loses its own exercise's points with its hint (every wrong answer, one notebook each, with --full:
+`make test-full`); the fast grader, shown to give nbgrader's points on that same batch, grades
+the whole catalogue. A wrong answer must lose points on its own exercise's tests."""
 
 import math
 
@@ -46,7 +48,9 @@ def test_wrong_answer_loses_marks_and_is_named(graded, assignment, name):
     batch = graded(assignment)
     wrong = next(w for w in batch.catalogue.wrong_answers if w.name == name)
     result = batch.results[batch.wrong_ids[name]]
-    assert result.total < result.max_total, f"'{name}' kept full marks"
+    own = support.exercise_tests(assignment)[wrong.cell]
+    lost = [g for g in own if result.scores[g] < result.max_scores[g]]
+    assert lost, f"'{name}' kept full marks on its exercise's tests {own}"
     assert wrong.hint in result.text(), (
         f"the feedback for '{name}' does not name the mistake ('{wrong.hint}'):\n{result.text()}")
 
@@ -57,7 +61,9 @@ def test_fast_grader_takes_marks_off_every_wrong_answer_and_names_it(fast_graded
     result = fast_graded(assignment)[name]
     messages = "\n".join(c.message for c in result.cells)
     assert result.verdict == "graded", result.message
-    assert result.score < result.max_score, f"'{name}' kept full marks"
+    own = support.exercise_tests(assignment)[wrong.cell]
+    assert any(c.points < c.max_points for c in result.cells if c.grade_id in own), (
+        f"'{name}' kept full marks on its exercise's tests {own}")
     assert wrong.hint in messages, (
         f"the fast grader's messages for '{name}' do not name the mistake ('{wrong.hint}'):\n{messages}")
 

@@ -274,7 +274,7 @@ def min_pairwise_distance(table):
         for j in range(i + 1, len(table)):
             best = min(best, (table[i] - table[j]).norm().item())
     return best
-'''),
+''', slow=True),  # ~50 s of Python loops over the hidden test's table
     CorrectAnswer("min_pairwise_distance", "broadcast differences", '''
 def min_pairwise_distance(table):
     diff = table[:, None, :] - table[None, :, :]  # (T, T, dim)
