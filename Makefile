@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:
 #   make lab    set up (first time only) and open JupyterLab on the course
-#   make test   set up (first time only) and run the test suite (about 10 minutes on 2 cores)
+#   make test   set up (first time only) and run the test suite (about 8 minutes on 2 cores)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -46,7 +46,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 help:
 	@echo "make lab        set up on first use, then open JupyterLab on the course (ROLE=instructor: nbgrader's tools)"
-	@echo "make test       set up on first use, then run the test suite (about 10 minutes on 2 cores)"
+	@echo "make test       set up on first use, then run the test suite (about 8 minutes on 2 cores)"
 	@echo "make test-full  the exhaustive suite: every wrong answer through stock nbgrader, every notebook in JupyterLab"
 	@echo "make check      grade your notebooks with the hidden tests and see hints (never edits them)"
 	@echo "make bench      time our grader and self-check against stock nbgrader, side by side"

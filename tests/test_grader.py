@@ -19,6 +19,10 @@ ANSWERS = support.solution_code(A)
 LEARNER = support.read(course.learner_notebook(A))
 MAX = sum(c.points for c in grader.source(A).tests())
 WRONG_DOT = "def dot_product(a, b):\n    return a * b\n"  # loses the 2 points of dot_product
+# The rest of an answer that walks out from `frame` to the check's frame and returns its expected value.
+STEAL_EXPECTED = ("    while frame is not None:\n        if hasattr(frame.f_locals.get('expected'), 'value'):\n"
+                  "            return frame.f_locals['expected'].value\n"
+                  "        frame = frame.f_back\n    return a * b\n")
 HIDDEN_LINES = [line.strip() for c in grader.source(A).tests() for line in c.source.splitlines()
                 if "hidden=True" in line]
 
@@ -140,6 +144,8 @@ CASES = {
                     MAX - 2, "graded", "shape"),
     "megabytes of output": (notebook({"dot_product": "print('x' * 5_000_000)\n" + ANSWERS["dot_product"]}),
                             MAX, "graded", "score: 15 / 15"),
+    "error message of megabytes": (notebook({"dot_product": (
+        "def dot_product(a, b):\n    raise ValueError('x' * 3_000_000)\n")}), MAX - 2, "graded", "ValueError: xxx"),
     "endless loop in an answer": (notebook({"dot_product": "while True:\n    pass\n" + ANSWERS["dot_product"]}),
                                   MAX - 2, "graded", "longer than"),
     "endless loop that ignores the alarm": (notebook({"dot_product": (
@@ -147,6 +153,31 @@ CASES = {
         0, "timed out", "was stopped"),
     "os._exit": (notebook({"dot_product": "import os\nos._exit(3)\n"}), 0, "crashed", "exit code 3"),
     "sys.exit": (notebook({"dot_product": "import sys\nsys.exit(0)\n"}), 0, "exited", "sys.exit"),
+    # Looking into the running checker: its frames hold the right answer while the answer runs.
+    "check's frame read (sys._getframe)": (notebook({"dot_product": (
+        "import sys\ndef dot_product(a, b):\n    frame = sys._getframe(1)\n" + STEAL_EXPECTED)}),
+        MAX - 2, "graded", "looked into the running checker with sys._getframe"),
+    "check's frame read through a traceback": (notebook({"dot_product": (
+        "def dot_product(a, b):\n    try:\n        raise RuntimeError\n    except RuntimeError as err:\n"
+        "        frame = err.__traceback__.tb_frame\n" + STEAL_EXPECTED)}),
+        MAX - 2, "graded", "looked into the running checker with a tb_frame"),
+    "check's reference called from a thread": (notebook({"dot_product": (
+        "import threading\nimport autograder.checks.similarity as s\ndef dot_product(a, b):\n    out = []\n"
+        "    worker = threading.Thread(target=lambda: out.append(s._dot(a, b)))\n"
+        "    worker.start()\n    worker.join()\n    return out[0]\n")}),
+        MAX - 2, "graded", "it started a thread"),
+    "thread left running beside the checks": (notebook({"dot_product": (
+        "import threading, time\ndef _spin():\n    while True:\n        time.sleep(0.01)\n"
+        "threading.Thread(target=_spin, daemon=True).start()\n" + ANSWERS["dot_product"])}),
+        0, "graded", "was still running when its check began"),
+    "trace function that fixes the comparison": (notebook({"dot_product": (
+        "import sys, torch\ndef _fix(frame, event, arg):\n"
+        "    if event == 'call' and frame.f_code.co_name == 'problem_with':\n"
+        "        got, want = list(frame.f_locals.values())[:2]\n"
+        "        if isinstance(got, torch.Tensor) and isinstance(want, torch.Tensor) and got.shape == want.shape:\n"
+        "            got.copy_(want)\n"
+        "sys.settrace(_fix)\ndef dot_product(a, b):\n    return (a + b).sum()\n")}),
+        MAX - 2, "graded", "the interpreter's trace or profile function"),
     "invalid JSON": (b'{"cells": [', 0, "unreadable", "not valid notebook JSON"),
     "empty file": (b"", 0, "unreadable", "empty"),
     "not a notebook (an image)": (b"\x89PNG\r\n\x1a\n\x00\x00binary", 0, "unreadable", "not text"),

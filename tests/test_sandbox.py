@@ -84,8 +84,9 @@ def cases(course_copy: Path, submitted: Path, port: int) -> dict[str, tuple]:
             "import torch\nhog = torch.ones(64 * 1024 ** 3, dtype=torch.uint8)\n" + ANSWERS["dot_product"])}),
             MAX - 2, "graded", "more memory than a submission may use"),
         "leaks-hidden-tests": (support.submission(LEARNER, {**ANSWERS, "dot_product": (
-            "import inspect\ndef dot_product(a, b):\n"
-            "    raise ValueError(' | '.join(''.join(f.code_context or []) for f in inspect.stack()))\n")}),
+            "import linecache\ndef dot_product(a, b):\n"  # the source of every cell run so far
+            "    raise ValueError(' | '.join(''.join(entry[2]) for name, entry in list(linecache.cache.items())\n"
+            "                                if not name.startswith('/')))\n")}),
             MAX - 2, "graded", "ValueError"),
     }
 

@@ -14,15 +14,28 @@ included) and an audit hook on "open". The reference computation of the check is
 and when the learner's code calls an allowed piece of the course, what that piece calls is the
 course's business, not the learner's. A forbidden call is recorded, the learner's code runs to
 its end, and the exercise then fails with `Forbidden`, a message naming the call and why.
+
+While a check runs, the learner's code may not look into the checker either (`_Peeking`): an
+audit hook sees reads of the interpreter's stack frames (`sys._getframe`, which `inspect` and
+`traceback` use, a traceback's or a generator's frame, `sys._current_frames`), lists of live
+objects (`gc.get_objects` and the like), trace and profile functions and ctypes, whoever runs
+that code: the learner's function, a finalizer or gc callback, a thread. A thread of the
+learner's code still running when a check begins, or started by the code a check runs, fails
+the exercise too: threads run beside the check, where nothing watches them. Code is the
+learner's when it comes from a notebook cell (a file outside the standard library, the installed
+packages and the course) or claims a file of the course without being the course's code.
 """
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import functools
 import os
 import sys
+import threading
 from dataclasses import dataclass
+from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 import torch
@@ -39,6 +52,10 @@ _STDLIB = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
 _HERE = os.path.abspath(__file__)
 _Tensor = torch.Tensor
 _getframe = sys._getframe
+_current_frames, _get_ident, _start_new_thread = sys._current_frames, _thread.get_ident, _thread.start_new_thread
+# The import system's frame below a module's own top-level code (which may read frames: typing,
+# enum and namedtuple do, as a lazily imported module defines its classes).
+_IMPORTING = sys.modules["_frozen_importlib"]._call_with_frames_removed.__code__
 _setprofile, _getprofile = sys.setprofile, sys.getprofile
 _stack_len = torch._C._len_torch_function_stack
 _stack_push = torch._C._push_on_torch_function_stack
@@ -244,7 +261,12 @@ class _Watch(TorchFunctionMode):
             if event == "call":
                 if frame.f_code in self.quiet:
                     return
-            elif event != "c_call" or not self.names or self.c_names.get(arg.__name__) is False:
+            elif event != "c_call":
+                return
+            elif arg is _start_new_thread:  # threading.Thread.start and _thread alike
+                self._report(_thread_message(self.name, "it started a thread"))
+                return
+            elif not self.names or self.c_names.get(arg.__name__) is False:
                 return
             self._on_event(frame, event, arg)
         except Exception:  # noqa: S110 (the watch must never break the code it watches: CPython
@@ -312,25 +334,182 @@ class _Watch(TorchFunctionMode):
 
 
 _ACTIVE: list = []  # the watch of the learner call now running (at most one)
-_EXERCISE: list = []  # (rule, name, learner object) of the check now running
+_EXERCISE: list = []  # (rule, name, learner object, what it found) of the check now running
+
+
+# ---------------------------------------------------------------- looking into the checker
+_FRAME_EVENTS = {
+    "sys._getframe": "sys._getframe (what inspect.currentframe, inspect.stack and traceback use)",
+    "sys._current_frames": "sys._current_frames", "sys._current_exceptions": "sys._current_exceptions",
+    "sys.settrace": "sys.settrace (a trace function sees every frame)",
+    "sys.setprofile": "sys.setprofile (a profile function sees every frame)",
+    "gc.get_objects": "gc.get_objects (every live object)", "gc.get_referrers": "gc.get_referrers",
+    "gc.get_referents": "gc.get_referents",
+}
+_FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+_LIBRARIES = (_STDLIB, _TORCH, "<frozen ")
+_course_cache: list = [-1, frozenset()]  # [len(sys.modules) when computed, code objects]
+_peeking: set = set()  # threads whose event is being looked at (the look raises events too)
+
+
+def course_functions(objects) -> list:
+    """Every Python function of the course reachable from `objects` (modules): the functions and
+    the methods of the classes of the course's modules, what decorators wrap (`__wrapped__`,
+    properties) and the functions their closures hold (a check's learner-facing wrapper holds
+    the check itself)."""
+    found, todo = {}, []
+    for obj in objects:
+        if isinstance(obj, ModuleType) and obj.__name__.startswith("autograder"):
+            todo.extend(vars(obj).values())
+    while todo:
+        value = todo.pop()
+        if isinstance(value, type) and str(getattr(value, "__module__", "")).startswith("autograder"):
+            todo.extend(v for v in vars(value).values() if v is not value)
+            continue
+        if isinstance(value, property):
+            todo.extend(f for f in (value.fget, value.fset, value.fdel) if f is not None)
+            continue
+        value = getattr(value, "__func__", value)  # staticmethod, classmethod
+        if not isinstance(value, FunctionType) or id(value) in found:
+            continue
+        if not str(value.__module__).startswith("autograder"):
+            continue
+        found[id(value)] = value
+        wrapped = vars(value).get("__wrapped__")  # functools.wraps, contextmanager, cache
+        if wrapped is not None:
+            todo.append(wrapped)
+        for cell in value.__closure__ or ():
+            try:
+                todo.append(cell.cell_contents)
+            except ValueError:  # an empty cell
+                pass
+    return list(found.values())
+
+
+def _course_codes() -> frozenset:
+    """Every code object of the course's functions (nested ones included): code that only
+    claims a course file is not among them."""
+    if _course_cache[0] != len(sys.modules):
+        modules = [m for name, m in list(sys.modules.items()) if name.split(".")[0] == "autograder" and m]
+        codes, todo = set(), [fn.__code__ for fn in course_functions(modules)]
+        while todo:
+            code = todo.pop()
+            if code not in codes:
+                codes.add(code)
+                todo.extend(c for c in code.co_consts if isinstance(c, CodeType))
+        _course_cache[:] = [len(sys.modules), frozenset(codes)]
+    return _course_cache[1]
+
+
+def _learners(code, course: frozenset) -> bool:
+    """Is this code the learner's (a notebook cell, or code that only claims to be the course's)?"""
+    path = code.co_filename
+    return not (code in course or path.startswith(_LIBRARIES) or f"-packages{os.sep}" in path)
+
+
+def _by_learner(frame) -> bool:
+    """Did the learner's code cause what happens in `frame`? The first frame, going outwards,
+    that is not a library's decides: the course's own code, or the learner's (a watched call's
+    boundary counts as the learner's: everything inside it was called by the learner)."""
+    boundary = _ACTIVE[-1].boundary if _ACTIVE else None
+    course = _course_codes()
+    caller = frame
+    while frame is not None:
+        if frame is boundary and frame is not caller:  # the watch's own calls are the course's
+            return True
+        code = frame.f_code
+        if code in course or code is _IMPORTING:
+            return False
+        if _learners(code, course):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _record(message: str) -> None:
+    if _EXERCISE:
+        found = _EXERCISE[-1][3]
+        if not found:
+            found.append(message)
+    elif _ACTIVE:
+        _ACTIVE[-1]._report(message)
+
+
+def _peeked(event: str, args: tuple) -> None:
+    me = _get_ident()
+    if me in _peeking:
+        return
+    _peeking.add(me)
+    try:
+        if event == "object.__getattr__":
+            how = f"a {args[1]} (the frame of running code)"
+        else:
+            how = _FRAME_EVENTS.get(event) or f"{event} (ctypes reads the interpreter's memory)"
+        learner = _by_learner(_getframe(2))  # frames 0 and 1: this function and the audit hook
+    except Exception:  # the look itself was broken (a patched built-in, say): fail closed
+        how, learner = f"{event} (while the course's tools were broken)", True
+    try:
+        if learner:
+            name = _EXERCISE[-1][1] if _EXERCISE else "your code"
+            _record(f"{name} looked into the running checker with {how}: an answer may not read "
+                    "the check's own variables; compute the result from the inputs it is given")
+    except Exception:  # noqa: S110 (the hook must never break the code that raised the event)
+        pass
+    finally:
+        _peeking.discard(me)
 
 
 def _audit_hook(event: str, args: tuple) -> None:
-    if event == "open" and _ACTIVE:
-        _ACTIVE[-1].audit(event, args)
+    if event == "open":
+        if _ACTIVE:
+            _ACTIVE[-1].audit(event, args)
+    elif (_EXERCISE or _ACTIVE) and (event in _FRAME_EVENTS or event.startswith("ctypes.") or (
+            event == "object.__getattr__" and len(args) > 1 and args[1] in _FRAME_ATTRIBUTES)):
+        _peeked(event, args)
 
 
 sys.addaudithook(_audit_hook)
 
 
+def _thread_message(name: str, what: str) -> str:
+    return (f"{name}: {what}, which runs beside the check where nothing watches it: an answer may "
+            "not use threads while it is checked (join your threads before the tests run)")
+
+
+def _learner_thread() -> str | None:
+    """The name of a thread other than this one that is running the learner's code, if any."""
+    me, course = _get_ident(), _course_codes()
+    for ident, frame in _current_frames().items():
+        while ident != me and frame is not None:
+            if _learners(frame.f_code, course):
+                names = {thread.ident: thread.name for thread in threading.enumerate()}
+                return names.get(ident, f"thread {ident}")
+            frame = frame.f_back
+    return None
+
+
 @contextlib.contextmanager
 def exercise(rule: Rule, name: str, learner: Any):
-    """While a check function runs: the rule of its exercise, and the learner's object."""
-    _EXERCISE.append((rule, name, learner))
+    """While a check function runs: the rule of its exercise, and the learner's object. What
+    the learner's code did to look into the check fails the exercise when the check ends."""
+    running = _learner_thread()
+    if running is not None:
+        raise Forbidden(_thread_message(name, f"a thread of your code ({running}) was still running "
+                                              "when its check began"))
+    found: list = []
+    _EXERCISE.append((rule, name, learner, found))
     try:
         yield
+    except Forbidden:  # what a watched call found first
+        raise
+    except BaseException:
+        if found:
+            raise Forbidden(found[0]) from None
+        raise
     finally:
         _EXERCISE.pop()
+    if found:
+        raise Forbidden(found[0])
 
 
 def _inside(watch: Any) -> bool:
@@ -352,7 +531,7 @@ def call(fn: Any, args: tuple = (), kwargs: dict | None = None, *, name: str | N
     kwargs = kwargs or {}
     if _ACTIVE and _inside(_ACTIVE[-1]):  # already inside a watched call: that watch sees this one too
         return fn(*args, **kwargs)
-    rule, exercise_name, learner = _EXERCISE[-1] if _EXERCISE else (DEFAULT, None, None)
+    rule, exercise_name, learner, _ = _EXERCISE[-1] if _EXERCISE else (DEFAULT, None, None, None)
     name = name or exercise_name or getattr(fn, "__name__", "your code")
     watch = _Watch(rule, name, fn, learner)
     previous_profile = _getprofile()
@@ -377,6 +556,12 @@ def call(fn: Any, args: tuple = (), kwargs: dict | None = None, *, name: str | N
         what = "sys.setprofile" if not profile_intact else "torch's function-mode stack"
         watch.found = (f"{name} changed {what}, which the check uses to watch what your code calls: "
                        "leave it as it is")
+    if watch.found is None and _EXERCISE and _EXERCISE[-1][3]:  # it looked into the checker
+        watch.found = _EXERCISE[-1][3][0]
+    if watch.found is None:
+        running = _learner_thread()
+        if running is not None:
+            watch.found = _thread_message(name, f"it left a thread running ({running})")
     if watch.found is not None:
         raise Forbidden(watch.found) from None
     if error is not None:

@@ -195,6 +195,9 @@ def run_cell(shell, text: str, timeout: int):
     return out.getvalue(), err.getvalue(), error, value
 
 
+_SENT_CHARACTERS = 60_000  # of a cell's message: far over what a report keeps, far under the 1 MiB a message may be
+
+
 def _send(conn, *message) -> None:
     conn.send_bytes(json.dumps(message).encode("utf-8"))
 
@@ -209,7 +212,7 @@ def run_notebook(conn, cells: list[PlannedCell], cell_timeout: int, guard=None) 
             shell.user_ns.update(protected)  # the course's names (e.g. `check`), as its cells set them
         before = dict(shell.user_ns) if cell.kind != "learner" else None
         _, stderr, error, value = run_cell(shell, cell.source, cell_timeout)
-        replaced = guard.changes()
+        replaced = [name[:200] for name in guard.changes()[:50]]  # a name can be as long as the learner likes
         if replaced:  # the cell patched the grader's tools: put them back first, and say so
             guard.restore()
             _send(conn, "tampered", replaced)
@@ -228,7 +231,7 @@ def run_notebook(conn, cells: list[PlannedCell], cell_timeout: int, guard=None) 
             points, message = test_points(cell.points, error, stderr, value)
             if error is not None and cell.exercise in answer_errors:  # the real cause is the answer cell
                 message = f"your answer cell failed first: {answer_errors[cell.exercise]}\n{message}"
-            _send(conn, "cell", cell.grade_id, points, message)
+            _send(conn, "cell", cell.grade_id, points, message[:_SENT_CHARACTERS])
         if "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close("all")
     _send(conn, "done")

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import builtins
 import copy
+import gc
 import importlib
 import pkgutil
 import sys
+import threading
 import types
 
 import numpy
@@ -23,6 +25,7 @@ import torch.nn.functional
 import torch.testing
 
 from .. import blocks, checks
+from ..checks.forbidden import course_functions
 
 _MISSING = object()
 # Attributes torch itself re-binds on a lazy import (importing torch._dynamo, e.g. through
@@ -34,6 +37,9 @@ _vars, _isinstance, _setattr, _delattr, _getattr = vars, isinstance, setattr, de
 _dict, _list, _tuple, _ModuleType, _FunctionType = dict, list, tuple, types.ModuleType, types.FunctionType
 _len_function_modes, _pop_function_mode = torch._C._len_torch_function_stack, torch._C._pop_torch_function_stack
 _len_dispatch_modes, _pop_dispatch_mode = torch._C._len_torch_dispatch_stack, torch._C._pop_torch_dispatch_stack
+_gettrace, _getprofile, _settrace, _setprofile = sys.gettrace, sys.getprofile, sys.settrace, sys.setprofile
+_thread_gettrace, _thread_getprofile = threading.gettrace, threading.getprofile
+_thread_settrace, _thread_setprofile = threading.settrace, threading.setprofile
 # Methods of the shell the grader calls: an instance attribute of one of these names replaces it.
 _SHELL_METHODS = frozenset({"run_cell", "run_cell_async", "_run_cell", "transform_cell", "transform_ast",
                             "run_ast_nodes", "run_code", "should_run_async", "showtraceback"})
@@ -52,6 +58,21 @@ def _shell_hooks(shell) -> list:
     return [(label, container, _tuple(container)) for label, container, _ in hooks]
 
 
+def _interpreter_hooks() -> tuple:
+    """What sees the frames of every function the interpreter runs, the checks' included: the
+    trace and profile functions (of this thread and of threads yet to start), gc's callbacks."""
+    return (_gettrace(), _getprofile(), _thread_gettrace(), _thread_getprofile(), *gc.callbacks)
+
+
+def _set_interpreter_hooks(saved: tuple) -> None:
+    trace, profile, thread_trace, thread_profile, *callbacks = saved
+    _settrace(trace)
+    _setprofile(profile)
+    _thread_settrace(thread_trace)
+    _thread_setprofile(thread_profile)
+    gc.callbacks[:] = callbacks
+
+
 def guarded_objects() -> list[object]:
     """Modules and classes whose attributes the tests use (directly or through the checks)."""
     modules = [importlib.import_module(f"{checks.__name__}.{m.name}")
@@ -62,33 +83,6 @@ def guarded_objects() -> list[object]:
 
 def _attributes(obj) -> dict:
     return _dict(_vars(obj))
-
-
-def _course_functions(objects) -> list:
-    """Every Python function of the course reachable from `objects`: the functions and the
-    methods of the classes of the course's modules, and the functions their closures hold (a
-    check's learner-facing wrapper holds the check itself)."""
-    found, todo = {}, []
-    for obj in objects:
-        if _isinstance(obj, _ModuleType) and obj.__name__.startswith("autograder"):
-            todo.extend(_vars(obj).values())
-    while todo:
-        value = todo.pop()
-        if _isinstance(value, type) and str(_getattr(value, "__module__", "")).startswith("autograder"):
-            todo.extend(v for v in _vars(value).values() if v is not value)
-            continue
-        value = _getattr(value, "__func__", value)  # staticmethod, classmethod
-        if not _isinstance(value, _FunctionType) or id(value) in found:
-            continue
-        if not str(value.__module__).startswith("autograder"):
-            continue
-        found[id(value)] = value
-        for cell in value.__closure__ or ():
-            try:
-                todo.append(cell.cell_contents)
-            except ValueError:  # an empty cell
-                pass
-    return list(found.values())
 
 
 def _same(now: tuple, saved: tuple) -> bool:
@@ -121,8 +115,9 @@ def _course_modules(names) -> list:
 
 class Guard:
     """A snapshot of `objects`' attributes, of the course's functions' code and closures, of the
-    IPython shell's input transformers and event callbacks (`shell`), and of torch's mode
-    stacks (empty between cells), that can be checked and restored."""
+    interpreter's trace and profile functions and gc callbacks, of the IPython shell's input
+    transformers and event callbacks (`shell`), and of torch's mode stacks (empty between
+    cells), that can be checked and restored."""
 
     def __init__(self, objects=None, shell=None):
         self.objects = list(objects if objects is not None else guarded_objects())
@@ -133,7 +128,8 @@ class Guard:
                 if _getattr(obj, "__name__", None) == module:
                     saved.pop(name, None)
             self.snapshot.append((obj, saved))
-        self._keep(_course_functions(self.objects))
+        self._keep(course_functions(self.objects))
+        self.interpreter = _interpreter_hooks()
         self.shell = shell
         self.hooks = _shell_hooks(shell) if shell is not None else []
         self.shell_methods = set(_vars(shell)) if shell is not None else set()
@@ -149,7 +145,7 @@ class Guard:
         """A copy that watches only the course functions the modules `module_names` can reach
         (one notebook's checks, not every notebook's), and only those modules' attributes."""
         narrow, modules = copy.copy(self), _course_modules(module_names)
-        narrow._keep(_course_functions(modules))
+        narrow._keep(course_functions(modules))
         narrow.snapshot = [(obj, saved) for obj, saved in self.snapshot
                            if obj in modules or not str(_getattr(obj, "__name__", "")).startswith("autograder")]
         return narrow
@@ -162,6 +158,8 @@ class Guard:
                    if fn.__code__ is not code or fn.__defaults__ is not defaults or fn.__kwdefaults__ is not kwdefaults]
         changed += [f"{fn.__module__}.{fn.__qualname__} (its code)" for fn, cell, value in self.cells
                     if _cell_value(cell) is not value]
+        if not _same(_interpreter_hooks(), self.interpreter):
+            changed.append("the interpreter's trace or profile function, or gc's callbacks")
         for label, container, saved in self.hooks:
             if not _same(_tuple(container), saved):
                 changed.append(f"IPython's {label}")
@@ -194,6 +192,8 @@ class Guard:
                 cell.cell_contents = value
             elif _cell_value(cell) is not _MISSING:
                 del cell.cell_contents
+        if not _same(_interpreter_hooks(), self.interpreter):
+            _set_interpreter_hooks(self.interpreter)
         for _, container, saved in self.hooks:
             container[:] = saved
         if self.shell is not None:

@@ -50,7 +50,12 @@ class _Running:
         while not self.finished and self.conn.poll():
             try:
                 message = json.loads(self.conn.recv_bytes(1 << 20).decode("utf-8"))
-            except (EOFError, OSError):
+            except EOFError:
+                return
+            except OSError:  # a message over 1 MiB, which the child never sends: the channel is closed
+                self.result.tampered.append("the grader's result channel (a message over 1 MiB)")
+                self.result.zero("crashed", "the notebook broke the grader's result channel")
+                self.finished = True
                 return
             except (ValueError, UnicodeDecodeError):
                 self.result.tampered.append("the grader's result channel (unreadable message)")
